@@ -1,0 +1,4 @@
+from woes.cli import main
+import sys
+
+sys.exit(main())

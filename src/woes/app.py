@@ -1,0 +1,104 @@
+"""The ASGI application: routers of every domain + the shared middleware stack."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from woes import __version__
+from woes.auth.routes import router as auth_router
+from woes.config import Settings, get_settings
+from woes.core.errors import install_error_handlers
+from woes.core.middleware import (
+    AuthMiddleware,
+    BodyLimitMiddleware,
+    IdempotencyMiddleware,
+    RateLimitMiddleware,
+    RequestContextMiddleware,
+)
+from woes.health.routes import router as health_router
+from woes.keys.routes import router as keys_router
+from woes.members.routes import router as members_router
+from woes.runtime import Runtime
+from woes.workspaces.routes import router as workspace_router
+
+ROUTERS = [health_router, auth_router, workspace_router, members_router, keys_router]
+
+
+def route_scope(route: APIRoute) -> str | None:
+    """The scope a route requires, read from its `require(...)` dependency."""
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dep = stack.pop()
+        scope = getattr(dep.call, "woes_scope", None)
+        if scope:
+            return scope
+        stack.extend(dep.dependencies)
+    return None
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title="Woes API", version=__version__, routes=app.routes,
+                         description="Server API of Woes. Authenticate with `Authorization: Bearer woesk_...`.")
+    schema.setdefault("components", {}).setdefault("securitySchemes", {}).update({
+        "bearerAuth": {"type": "http", "scheme": "bearer", "description": "Workspace API key (woesk_...)"},
+        "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "woes_session"},
+    })
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        scope = route_scope(route)
+        for method in route.methods:
+            op = schema["paths"].get(route.path_format, {}).get(method.lower())
+            if op is None:
+                continue
+            op["x-required-scope"] = scope
+            if scope:
+                op["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
+                op.setdefault("description", "")
+                op["description"] = (op["description"] + f"\n\nRequired scope: `{scope}`.").strip()
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None, *, background: bool = True,
+               migrate: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    runtime = runtime or Runtime.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            from woes.migrate import upgrade
+
+            upgrade(runtime.db)
+        if background:
+            runtime.start()
+        try:
+            yield
+        finally:
+            if background:
+                runtime.stop()
+
+    app = FastAPI(title="Woes", version=__version__, lifespan=lifespan, openapi_url="/api/v1/openapi.json",
+                  docs_url="/api/v1/docs", redoc_url=None)
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+
+    # Added innermost first: the request passes RequestContext → BodyLimit → Auth → RateLimit → Idempotency.
+    app.add_middleware(IdempotencyMiddleware, runtime=runtime, ttl_hours=settings.idempotency_ttl_hours)
+    app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute, redis_url=settings.redis_url)
+    app.add_middleware(AuthMiddleware, runtime=runtime)
+    app.add_middleware(BodyLimitMiddleware, json_limit=settings.max_json_body_bytes, upload_limit=settings.max_upload_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

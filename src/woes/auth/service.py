@@ -1,0 +1,121 @@
+"""Resolving credentials to a Principal; operator sign-in, sessions and invites."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from woes.auth.principal import Principal, effective_permissions
+from woes.config import get_settings
+from woes.core.errors import ProblemError
+from woes.core.security import API_KEY_PREFIX, random_token, sha256_hex, verify_password
+from woes.db import utcnow
+from woes.keys.models import ApiKey, ApiKeySecret
+from woes.members.models import Member, OperatorSession, User
+
+SESSION_COOKIE = "woes_session"
+CSRF_COOKIE = "woes_csrf"
+CSRF_HEADER = "x-csrf-token"
+
+
+@dataclass(frozen=True)
+class AuthFailure:
+    status: int
+    code: str
+    error: str
+
+    def problem(self) -> ProblemError:
+        return ProblemError(self.status, self.code, self.error, headers={"WWW-Authenticate": 'Bearer realm="woes"'})
+
+
+NO_CREDENTIALS = AuthFailure(401, "unauthorized", "Missing credentials: send Authorization: Bearer woesk_...")
+BAD_KEY = AuthFailure(401, "unauthorized", "Invalid or revoked API key.")
+EXPIRED_KEY = AuthFailure(401, "key_expired", "This API key has expired.")
+BAD_SESSION = AuthFailure(401, "unauthorized", "Your session has ended; sign in again.")
+
+
+def resolve_api_key(session: Session, secret: str) -> Principal | AuthFailure:
+    if not secret.startswith(API_KEY_PREFIX) or len(secret) > 200:
+        return BAD_KEY
+    row = session.execute(
+        select(ApiKey, ApiKeySecret.valid_until)
+        .join(ApiKeySecret, ApiKeySecret.key_id == ApiKey.id)
+        .where(ApiKeySecret.secret_hash == sha256_hex(secret))
+    ).first()
+    if row is None:
+        return BAD_KEY
+    key, valid_until = row
+    now = utcnow()
+    if key.revoked_at is not None or (valid_until is not None and valid_until <= now):
+        return BAD_KEY
+    if key.expires_at is not None and key.expires_at <= now:
+        return EXPIRED_KEY
+    return Principal(
+        workspace_id=key.workspace_id,
+        kind="api_key",
+        subject_id=key.id,
+        scopes=frozenset(key.scopes or ()),
+        rate_key=f"key:{key.id}",
+    )
+
+
+def resolve_session(session: Session, token: str) -> Principal | AuthFailure:
+    row = session.execute(
+        select(OperatorSession, Member)
+        .join(Member, (Member.user_id == OperatorSession.user_id) & (Member.workspace_id == OperatorSession.workspace_id))
+        .where(OperatorSession.token_hash == sha256_hex(token))
+    ).first()
+    if row is None:
+        return BAD_SESSION
+    op_session, member = row
+    if op_session.revoked_at is not None or op_session.expires_at <= utcnow() or member.status != "active":
+        return BAD_SESSION
+    return Principal(
+        workspace_id=member.workspace_id,
+        kind="operator",
+        subject_id=member.id,
+        role=member.role,
+        permissions=effective_permissions(member.role, member.permissions),
+        user_id=member.user_id,
+        session_id=op_session.id,
+        csrf_token=op_session.csrf_token,
+        rate_key=f"user:{member.user_id}",
+    )
+
+
+def create_session(session: Session, user: User, member: Member) -> tuple[str, OperatorSession]:
+    token = random_token()
+    op = OperatorSession(
+        user_id=user.id,
+        workspace_id=member.workspace_id,
+        token_hash=sha256_hex(token),
+        csrf_token=random_token(24),
+        expires_at=utcnow() + timedelta(hours=get_settings().session_ttl_hours),
+    )
+    session.add(op)
+    session.flush()
+    return token, op
+
+
+def login(session: Session, email: str, password: str, workspace_id: uuid.UUID | None) -> tuple[str, OperatorSession]:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok:
+        raise ProblemError(401, "unauthorized", "Email or password is incorrect.")
+    stmt = select(Member).where(Member.user_id == user.id, Member.status == "active").order_by(Member.created_at)
+    if workspace_id is not None:
+        stmt = stmt.where(Member.workspace_id == workspace_id)
+    member = session.scalars(stmt).first()
+    if member is None:
+        raise ProblemError(401, "unauthorized", "Email or password is incorrect.")
+    return create_session(session, user, member)
+
+
+def logout(session: Session, session_id: uuid.UUID) -> None:
+    op = session.get(OperatorSession, session_id)
+    if op and op.revoked_at is None:
+        op.revoked_at = utcnow()

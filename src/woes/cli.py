@@ -1,0 +1,183 @@
+"""`woes` command line: serve, worker, migrate, init, jobs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import secrets
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from woes.config import Settings, get_settings, reset_settings_cache
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    if getattr(args, "data_dir", None):
+        os.environ["WOES_DATA_DIR"] = str(args.data_dir)
+    if getattr(args, "database_url", None):
+        os.environ["WOES_DATABASE_URL"] = args.database_url
+    reset_settings_cache()
+    return get_settings()
+
+
+def _load_job_modules() -> None:
+    import woes.app  # noqa: F401  (imports every domain, registering their job handlers)
+
+    for name in filter(None, (m.strip() for m in os.environ.get("WOES_JOB_MODULES", "").split(","))):
+        importlib.import_module(name)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from woes.db import Database
+    from woes.migrate import upgrade
+
+    settings = _settings(args)
+    if not settings.is_postgres:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    upgrade(db)
+    print("migrations applied")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from woes.db import Database
+    from woes.events.service import SYSTEM
+    from woes.keys.schemas import ApiKeyCreate, WidgetKeyCreate
+    from woes.keys.service import do_create_key, do_create_widget_key
+    from woes.members.service import do_create_owner
+    from woes.migrate import upgrade
+    from woes.workspaces.service import do_create_workspace
+
+    settings = _settings(args)
+    if not settings.is_postgres:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    upgrade(db)
+    password = args.password or secrets.token_urlsafe(12)
+    with db.transaction() as session:
+        ws = do_create_workspace(session, name=args.name, actor=SYSTEM)
+        do_create_owner(session, ws.id, args.email, password, None, SYSTEM)
+        _key, secret = do_create_key(session, ws.id, ApiKeyCreate(name="First key", scopes=["*"]), SYSTEM)
+        widget = do_create_widget_key(session, ws.id, WidgetKeyCreate(name="Default widget"), SYSTEM)
+    out = {"workspaceId": str(ws.id), "apiKey": secret, "ownerEmail": args.email.strip().lower(), "ownerPassword": password}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"Workspace {out['workspaceId']} created.")
+        print(f"Owner:       {out['ownerEmail']} / {password}")
+        print(f"API key:     {secret}   (shown once; store it now)")
+        print(f"Widget key:  {widget.public_key}")
+    db.dispose()
+    return 0
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from woes.app import create_app
+    from woes.core.logging import configure_logging
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_json)
+    _load_job_modules()
+    app = create_app(settings)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from woes.core.logging import configure_logging
+    from woes.migrate import current_revision, head_revision
+    from woes.runtime import Runtime
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_json)
+    _load_job_modules()
+    runtime = Runtime.build(settings)
+    if current_revision(runtime.db) != head_revision():
+        print("database is not migrated: run `woes migrate` first", file=sys.stderr)
+        return 2
+    stop = _stop_on_signals()
+    runtime.usage.start()
+    runtime.relay.start()
+    try:
+        runtime.queue.run_worker(stop, concurrency=args.concurrency, worker_name=args.name)
+    finally:
+        runtime.relay.stop()
+        runtime.usage.stop()
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from woes.runtime import Runtime
+
+    runtime = Runtime.build(_settings(args))
+    for job in runtime.queue.list_jobs(status=args.status, limit=args.limit):
+        print(json.dumps({"id": job.id, "name": job.name, "status": job.status, "attempts": job.attempts,
+                          "workspaceId": job.workspace_id, "lastError": (job.last_error or "")[:500] or None}))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="woes", description="Woes: AI-native support for API companies.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-dir", type=Path, help="data folder (default ./.woes or WOES_DATA_DIR)")
+        p.add_argument("--database-url", help="overrides WOES_DATABASE_URL")
+
+    p = sub.add_parser("serve", help="run the API server, web app and embedded job workers")
+    common(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run job workers (scale-out)")
+    common(p)
+    p.add_argument("--concurrency", type=int, default=2)
+    p.add_argument("--name", default=None, help="worker name in logs")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("migrate", help="apply database migrations")
+    common(p)
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("init", help="create a workspace, its owner and a first API key")
+    common(p)
+    p.add_argument("--name", default="My workspace")
+    p.add_argument("--email", default="owner@example.com")
+    p.add_argument("--password", default=None, help="owner password (generated when omitted)")
+    p.add_argument("--json", action="store_true", help="print {workspaceId, apiKey, ownerEmail, ownerPassword}")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("jobs", help="list background jobs (e.g. --status failed)")
+    common(p)
+    p.add_argument("--status", choices=["queued", "running", "succeeded", "failed", "cancelled"])
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_jobs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,360 @@
+"""Pure-ASGI middleware shared by every route: request ids and logs, body limits, credential
+resolution, rate limits and Idempotency-Key handling (SPEC §2). Handlers repeat none of this."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import re
+import time
+import uuid
+from datetime import timedelta
+from http.cookies import SimpleCookie
+from typing import Any
+
+from anyio import to_thread
+from limits import RateLimitItemPerMinute
+from limits.storage import storage_from_string
+from limits.strategies import SlidingWindowCounterRateLimiter
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from woes.auth import service as auth_service
+from woes.auth.principal import Principal
+from woes.core.errors import problem_body
+from woes.core.models import IdempotencyRecord
+from woes.core.redaction import redact
+from woes.db import utcnow
+
+log = logging.getLogger("woes.http")
+
+API_PREFIX = "/api/v1"
+_REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for k, v in scope.get("headers", ()):
+        if k == name:
+            return v.decode("latin-1")
+    return None
+
+
+def _state(scope: Scope) -> dict[str, Any]:
+    return scope.setdefault("state", {})
+
+
+async def send_problem(send: Send, scope: Scope, status: int, code: str, error: str, headers: dict[str, str] | None = None) -> None:
+    body = json.dumps(problem_body(status, code, error, _state(scope).get("request_id"))).encode()
+    raw = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestContextMiddleware:
+    """X-Request-Id on every response (echoed when the client sent a sane one) and one redacted log line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming if incoming and _REQUEST_ID_OK.match(incoming) else uuid.uuid4().hex
+        _state(scope)["request_id"] = request_id
+        started = time.perf_counter()
+        status_holder = [500]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                message["headers"] = list(message.get("headers", [])) + [(b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            principal: Principal | None = _state(scope).get("principal")
+            log.info(
+                "request",
+                extra={
+                    "requestId": request_id,
+                    "method": scope["method"],
+                    "path": redact(scope["path"]),
+                    "status": status_holder[0],
+                    "durationMs": round((time.perf_counter() - started) * 1000, 2),
+                    "workspaceId": str(principal.workspace_id) if principal else None,
+                    "principal": f"{principal.kind}:{principal.subject_id}" if principal else None,
+                },
+            )
+
+
+class BodyLimitExceeded(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """413 `payload_too_large` for bodies over the JSON limit (uploads get the larger upload limit)."""
+
+    def __init__(self, app: ASGIApp, json_limit: int, upload_limit: int) -> None:
+        self.app = app
+        self.json_limit = json_limit
+        self.upload_limit = upload_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            return await self.app(scope, receive, send)
+        ctype = (_header(scope, b"content-type") or "").lower()
+        limit = self.upload_limit if ctype.startswith("multipart/") or "octet-stream" in ctype else self.json_limit
+        declared = _header(scope, b"content-length")
+        too_large_msg = f"Request body exceeds the {limit} byte limit."
+        if declared and declared.isdigit() and int(declared) > limit:
+            return await send_problem(send, scope, 413, "payload_too_large", too_large_msg)
+        seen = 0
+        started = [False]
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyLimitExceeded
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                started[0] = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyLimitExceeded:
+            if not started[0]:
+                await send_problem(send, scope, 413, "payload_too_large", too_large_msg)
+
+
+class AuthMiddleware:
+    """Resolves the caller (API key or operator session) once per /api/v1 request into request.state.
+    Routes decide what they require through `woes.auth.deps.require`."""
+
+    def __init__(self, app: ASGIApp, runtime: Any) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    def _resolve(self, scope: Scope) -> Principal | auth_service.AuthFailure | None:
+        authz = _header(scope, b"authorization")
+        db = self.runtime.db
+        if authz is not None:
+            scheme, _, token = authz.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return auth_service.NO_CREDENTIALS
+            with db.reading() as session:
+                result = auth_service.resolve_api_key(session, token.strip())
+            if isinstance(result, Principal):
+                client = scope.get("client")
+                self.runtime.usage.record(result.subject_id, client[0] if client else None)
+            return result
+        cookie_header = _header(scope, b"cookie")
+        if cookie_header:
+            cookies = SimpleCookie()
+            try:
+                cookies.load(cookie_header)
+            except Exception:
+                return auth_service.BAD_SESSION
+            morsel = cookies.get(auth_service.SESSION_COOKIE)
+            if morsel is not None:
+                with db.reading() as session:
+                    result = auth_service.resolve_session(session, morsel.value)
+                if isinstance(result, Principal) and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+                    sent = _header(scope, auth_service.CSRF_HEADER.encode()) or ""
+                    from woes.core.security import same_hash
+
+                    if not result.csrf_token or not same_hash(sent, result.csrf_token):
+                        return auth_service.AuthFailure(403, "permission_denied", "Missing or wrong X-CSRF-Token header.")
+                return result
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
+            result = await to_thread.run_sync(self._resolve, scope)
+            state = _state(scope)
+            if isinstance(result, Principal):
+                state["principal"] = result
+            elif result is not None:
+                state["auth_failure"] = result
+        await self.app(scope, receive, send)
+
+
+class RateLimitMiddleware:
+    """Per API key / operator (or client IP when anonymous) budgets with IETF RateLimit headers."""
+
+    POLICY = "default"
+
+    def __init__(self, app: ASGIApp, per_minute: int, redis_url: str | None) -> None:
+        self.app = app
+        self.item = RateLimitItemPerMinute(per_minute)
+        storage_uri = redis_url if redis_url else "memory://"
+        self.limiter = SlidingWindowCounterRateLimiter(storage_from_string(storage_uri))
+        self.policy_header = f"{self.POLICY};q={per_minute};w=60".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+            return await self.app(scope, receive, send)
+        principal: Principal | None = _state(scope).get("principal")
+        if principal is not None:
+            ident = principal.rate_key
+        else:
+            client = scope.get("client")
+            ident = f"ip:{client[0] if client else 'unknown'}"
+        allowed = self.limiter.hit(self.item, "woes", ident)
+        stats = self.limiter.get_window_stats(self.item, "woes", ident)
+        reset = max(1, math.ceil(stats.reset_time - time.time()))
+        headers = [
+            (b"ratelimit-policy", self.policy_header),
+            (b"ratelimit", f"{self.POLICY};r={stats.remaining};t={reset}".encode()),
+        ]
+        if not allowed:
+            return await send_problem(
+                send, scope, 429, "rate_limited",
+                f"Rate limit of {self.item.amount} requests per minute exceeded; retry in {reset} s.",
+                {"Retry-After": str(reset), "RateLimit-Policy": self.policy_header.decode(),
+                 "RateLimit": headers[1][1].decode()},
+            )
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+_REPLAYED_HEADERS = ("content-type", "location")
+STALE_IN_PROGRESS = timedelta(minutes=5)
+
+
+class IdempotencyMiddleware:
+    """`Idempotency-Key` on POST/PATCH: replay (Idempotent-Replayed: true), 422 on a different request,
+    409 while the first is still running. Keys are per workspace and kept `idempotency_ttl_hours`."""
+
+    def __init__(self, app: ASGIApp, runtime: Any, ttl_hours: int) -> None:
+        self.app = app
+        self.runtime = runtime
+        self.ttl = timedelta(hours=ttl_hours)
+
+    def _begin(self, workspace_id: uuid.UUID, key: str, fingerprint: str) -> tuple[str, IdempotencyRecord | None]:
+        db = self.runtime.db
+        now = utcnow()
+        for _ in range(2):
+            with db.transaction() as session:
+                rec = session.scalar(
+                    select(IdempotencyRecord).where(IdempotencyRecord.workspace_id == workspace_id, IdempotencyRecord.key == key)
+                )
+                if rec is not None and (rec.expires_at <= now or (rec.status == "in_progress" and rec.created_at <= now - STALE_IN_PROGRESS)):
+                    session.delete(rec)
+                    session.flush()
+                    rec = None
+                if rec is not None:
+                    if rec.fingerprint != fingerprint:
+                        return "conflict", None
+                    return ("replay", rec) if rec.status == "completed" else ("in_progress", None)
+                try:
+                    with session.begin_nested():
+                        session.add(IdempotencyRecord(workspace_id=workspace_id, key=key, fingerprint=fingerprint,
+                                                      created_at=now, expires_at=now + self.ttl))
+                    return "new", None
+                except IntegrityError:
+                    continue  # another request took the key between our read and insert: look again
+        return "in_progress", None
+
+    def _finish(self, workspace_id: uuid.UUID, key: str, status: int, headers: dict[str, str], body: bytes) -> None:
+        with self.runtime.db.transaction() as session:
+            rec = session.scalar(
+                select(IdempotencyRecord).where(IdempotencyRecord.workspace_id == workspace_id, IdempotencyRecord.key == key)
+            )
+            if rec is None:
+                return
+            if status >= 500:
+                session.delete(rec)  # a server failure is not a result: let the client retry
+                return
+            rec.status, rec.response_status, rec.response_headers, rec.response_body = "completed", status, headers, body
+
+    def _abandon(self, workspace_id: uuid.UUID, key: str) -> None:
+        with self.runtime.db.transaction() as session:
+            session.execute(delete(IdempotencyRecord).where(
+                IdempotencyRecord.workspace_id == workspace_id, IdempotencyRecord.key == key,
+                IdempotencyRecord.status == "in_progress"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PATCH"):
+            return await self.app(scope, receive, send)
+        key = _header(scope, b"idempotency-key")
+        principal: Principal | None = _state(scope).get("principal")
+        if key is None or principal is None:
+            return await self.app(scope, receive, send)
+        key = key.strip().strip('"')
+        if not key or len(key) > 255:
+            return await send_problem(send, scope, 400, "validation_failed", "Idempotency-Key must be 1-255 characters.")
+
+        # Read the whole body (already bounded by BodyLimitMiddleware) to fingerprint it, then replay it downstream.
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        digest = hashlib.sha256()
+        for part in (scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body):
+            digest.update(part + b"\x00")
+        fingerprint = digest.hexdigest()
+
+        outcome, rec = await to_thread.run_sync(self._begin, principal.workspace_id, key, fingerprint)
+        if outcome == "conflict":
+            return await send_problem(send, scope, 422, "idempotency_conflict",
+                                      "This Idempotency-Key was used with a different request.")
+        if outcome == "in_progress":
+            return await send_problem(send, scope, 409, "idempotency_in_progress",
+                                      "A request with this Idempotency-Key is still in progress.")
+        if outcome == "replay" and rec is not None:
+            raw = [(k.encode(), v.encode()) for k, v in (rec.response_headers or {}).items()]
+            raw += [(b"idempotent-replayed", b"true"), (b"content-length", str(len(rec.response_body or b"")).encode())]
+            await send({"type": "http.response.start", "status": rec.response_status, "headers": raw})
+            await send({"type": "http.response.body", "body": rec.response_body or b""})
+            return
+
+        delivered = [False]
+
+        async def replay_receive() -> Message:
+            if not delivered[0]:
+                delivered[0] = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        captured: dict[str, Any] = {"status": 500, "headers": {}, "body": []}
+
+        async def capture_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                captured["headers"] = {
+                    k.decode().lower(): v.decode() for k, v in message.get("headers", []) if k.decode().lower() in _REPLAYED_HEADERS
+                }
+            elif message["type"] == "http.response.body":
+                captured["body"].append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive, capture_send)
+        except BaseException:
+            await to_thread.run_sync(self._abandon, principal.workspace_id, key)
+            raise
+        await to_thread.run_sync(
+            self._finish, principal.workspace_id, key, captured["status"], captured["headers"], b"".join(captured["body"])
+        )

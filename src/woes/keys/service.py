@@ -1,0 +1,146 @@
+"""API keys and widget keys: every change writes its event in the same transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from woes.auth.principal import Principal
+from woes.core.errors import ProblemError, not_found, validation_error
+from woes.core.security import API_KEY_PREFIX, WIDGET_KEY_PREFIX, random_token, sha256_hex
+from woes.db import utcnow
+from woes.events.service import Actor, record_event
+from woes.keys.models import ApiKey, ApiKeySecret, WidgetKey
+from woes.keys.schemas import ApiKeyCreate, ApiKeyOut, WidgetKeyCreate, WidgetKeyOut, WidgetKeyPatch
+
+PREFIX_LEN = 14
+
+
+def _new_secret() -> str:
+    return API_KEY_PREFIX + random_token(32)
+
+
+def key_view(key: ApiKey) -> dict[str, Any]:
+    return ApiKeyOut.model_validate(key).model_dump(mode="json", by_alias=True)
+
+
+def get_key(session: Session, workspace_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+    key = session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.workspace_id == workspace_id))
+    if key is None:
+        raise not_found("API key")
+    return key
+
+
+def list_keys_stmt(workspace_id: uuid.UUID):
+    return select(ApiKey).where(ApiKey.workspace_id == workspace_id)
+
+
+def do_create_key(
+    session: Session,
+    workspace_id: uuid.UUID,
+    body: ApiKeyCreate,
+    actor: Actor,
+    creator: Principal | None = None,
+) -> tuple[ApiKey, str]:
+    if body.expires_at is not None and body.expires_at <= utcnow():
+        raise validation_error("expiresAt", "Must be in the future.")
+    if creator is not None:
+        beyond = [s for s in body.scopes if not creator.allows(s) or (s == "*" and creator.kind == "api_key" and "*" not in creator.scopes)]
+        if beyond:
+            raise ProblemError(403, "permission_denied", f"You cannot grant scopes you do not hold: {', '.join(beyond)}.",
+                               extra={"requiredScope": beyond[0]})
+    secret = _new_secret()
+    key = ApiKey(
+        workspace_id=workspace_id, name=body.name, prefix=secret[:PREFIX_LEN], scopes=body.scopes,
+        expires_at=body.expires_at, created_by=f"{actor.type}:{actor.id}" if actor.id else actor.type,
+        usage_count=0, created_at=utcnow(),
+    )
+    session.add(key)
+    session.flush()
+    session.add(ApiKeySecret(key_id=key.id, secret_hash=sha256_hex(secret), prefix=key.prefix))
+    record_event(session, workspace_id=workspace_id, type="key.created", resource_type="api_key",
+                 resource_id=key.id, data=key_view(key), actor=actor)
+    return key, secret
+
+
+def do_rotate_key(session: Session, workspace_id: uuid.UUID, key_id: uuid.UUID, grace_seconds: int, actor: Actor) -> tuple[ApiKey, str]:
+    key = get_key(session, workspace_id, key_id)
+    if key.revoked_at is not None:
+        raise ProblemError(409, "conflict", "A revoked key cannot be rotated.")
+    now = utcnow()
+    grace_end = now + timedelta(seconds=grace_seconds)
+    session.execute(
+        update(ApiKeySecret)
+        .where(ApiKeySecret.key_id == key.id, or_(ApiKeySecret.valid_until.is_(None), ApiKeySecret.valid_until > grace_end))
+        .values(valid_until=grace_end)
+    )
+    secret = _new_secret()
+    key.prefix = secret[:PREFIX_LEN]
+    session.add(ApiKeySecret(key_id=key.id, secret_hash=sha256_hex(secret), prefix=key.prefix))
+    session.flush()
+    record_event(session, workspace_id=workspace_id, type="key.rotated", resource_type="api_key", resource_id=key.id,
+                 data={**key_view(key), "previousSecretValidUntil": grace_end.isoformat()}, actor=actor)
+    return key, secret
+
+
+def do_revoke_key(session: Session, workspace_id: uuid.UUID, key_id: uuid.UUID, actor: Actor) -> ApiKey:
+    key = get_key(session, workspace_id, key_id)
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.flush()
+        record_event(session, workspace_id=workspace_id, type="key.revoked", resource_type="api_key",
+                     resource_id=key.id, data=key_view(key), actor=actor)
+    return key
+
+
+# -- widget keys --------------------------------------------------------------------------------------
+
+def widget_key_view(wk: WidgetKey) -> dict[str, Any]:
+    return WidgetKeyOut.model_validate(wk).model_dump(mode="json", by_alias=True)
+
+
+def get_widget_key(session: Session, workspace_id: uuid.UUID, widget_key_id: uuid.UUID) -> WidgetKey:
+    wk = session.scalar(select(WidgetKey).where(WidgetKey.id == widget_key_id, WidgetKey.workspace_id == workspace_id))
+    if wk is None:
+        raise not_found("Widget key")
+    return wk
+
+
+def do_create_widget_key(session: Session, workspace_id: uuid.UUID, body: WidgetKeyCreate, actor: Actor) -> WidgetKey:
+    now = utcnow()
+    wk = WidgetKey(workspace_id=workspace_id, name=body.name, agent_id=body.agent_id,
+                   public_key=WIDGET_KEY_PREFIX + random_token(18), allowed_origins=body.allowed_origins,
+                   enabled=True, created_at=now, updated_at=now)
+    session.add(wk)
+    session.flush()
+    record_event(session, workspace_id=workspace_id, type="widget_key.created", resource_type="widget_key",
+                 resource_id=wk.id, data=widget_key_view(wk), actor=actor)
+    return wk
+
+
+def do_update_widget_key(session: Session, workspace_id: uuid.UUID, widget_key_id: uuid.UUID, body: WidgetKeyPatch, actor: Actor) -> WidgetKey:
+    wk = get_widget_key(session, workspace_id, widget_key_id)
+    changes = body.model_dump(exclude_unset=True)
+    for field in ("name", "enabled", "allowed_origins"):
+        if field in changes and changes[field] is None:
+            raise validation_error({"allowed_origins": "allowedOrigins"}.get(field, field), "cannot be null")
+    changed = [f for f, v in changes.items() if getattr(wk, f) != v]
+    for f in changed:
+        setattr(wk, f, changes[f])
+    if changed:
+        session.flush()
+        record_event(session, workspace_id=workspace_id, type="widget_key.updated", resource_type="widget_key",
+                     resource_id=wk.id, data={**widget_key_view(wk), "changedFields": changed}, actor=actor)
+    return wk
+
+
+def do_delete_widget_key(session: Session, workspace_id: uuid.UUID, widget_key_id: uuid.UUID, actor: Actor) -> None:
+    wk = get_widget_key(session, workspace_id, widget_key_id)
+    data = widget_key_view(wk)
+    session.delete(wk)
+    record_event(session, workspace_id=workspace_id, type="widget_key.deleted", resource_type="widget_key",
+                 resource_id=widget_key_id, data=data, actor=actor)

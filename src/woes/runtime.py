@@ -1,0 +1,70 @@
+"""The long-lived pieces of one Woes process, wired from configuration.
+
+`woes serve` = HTTP API + outbox relay + embedded job workers; `woes worker` = job workers only.
+Both build the same Runtime, so there is one code path for the embedded and scale-out deployments."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from woes.config import Settings
+from woes.db import Database
+from woes.events.bus import EventBus, RedisEventBus
+from woes.events.relay import OutboxRelay
+from woes.jobs.queue import JobQueue, make_queue
+from woes.keys.usage import UsageRecorder
+
+log = logging.getLogger("woes.runtime")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    bus: EventBus
+    queue: JobQueue
+    relay: OutboxRelay
+    usage: UsageRecorder
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    started: bool = False
+
+    @classmethod
+    def build(cls, settings: Settings, db: Database | None = None) -> Runtime:
+        if not settings.is_postgres:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = db or Database(settings.resolved_database_url)
+        bus: EventBus = RedisEventBus(settings.redis_url) if settings.redis_url else EventBus()
+        queue = make_queue(db, settings.effective_job_backend)
+        return cls(settings=settings, db=db, bus=bus, queue=queue, relay=OutboxRelay(db, bus), usage=UsageRecorder(db))
+
+    def start(self, *, workers: int | None = None, relay: bool = True) -> None:
+        """Start background services: key-usage flusher, outbox relay and `workers` job threads."""
+        if self.started:
+            return
+        self.started = True
+        self._stop.clear()
+        self.usage.start()
+        if relay:
+            self.relay.start()
+        n = self.settings.embedded_workers if workers is None else workers
+        if n > 0:
+            t = threading.Thread(target=self.queue.run_worker, args=(self._stop,), kwargs={"concurrency": n},
+                                 name="woes-workers", daemon=True)
+            t.start()
+            self._threads.append(t)
+        log.info("runtime started", extra={"jobBackend": self.queue.backend, "workers": n, "database": self.db.dialect})
+
+    def stop(self) -> None:
+        if not self.started:
+            return
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=15)
+        self._threads.clear()
+        self.relay.stop()
+        self.usage.stop()
+        self.bus.close()
+        self.started = False

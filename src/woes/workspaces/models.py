@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(120))
+    company_name: Mapped[str | None] = mapped_column(String(120))
+    support_url: Mapped[str | None] = mapped_column(String(2048))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    default_priority: Mapped[str] = mapped_column(String(32), default="medium")
+    business_hours: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    branding: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    identity_mode: Mapped[str] = mapped_column(String(8), default="off")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

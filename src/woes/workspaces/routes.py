@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from woes.auth.deps import ReadDB, WriteDB, require
+from woes.auth.principal import Principal
+from woes.workspaces import service
+from woes.workspaces.schemas import WorkspaceOut, WorkspacePatch
+
+router = APIRouter(prefix="/api/v1/workspace", tags=["workspace"])
+
+
+@router.get("", response_model=WorkspaceOut)
+def get_workspace(p: Annotated[Principal, Depends(require("workspace:read"))], db: ReadDB):
+    return service.get_workspace(db, p.workspace_id)
+
+
+@router.patch("", response_model=WorkspaceOut)
+def update_workspace(body: WorkspacePatch, p: Annotated[Principal, Depends(require("workspace:write"))], db: WriteDB):
+    return service.do_update_workspace(db, p.workspace_id, body, p.actor)

@@ -1,0 +1,54 @@
+"""Workspace state changes. Each function writes the change and its event in the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from woes.core.errors import ProblemError
+from woes.events.service import Actor, record_event
+from woes.workspaces.models import Workspace
+from woes.workspaces.schemas import WorkspaceOut, WorkspacePatch
+
+
+def get_workspace(session: Session, workspace_id: uuid.UUID) -> Workspace:
+    ws = session.get(Workspace, workspace_id)
+    if ws is None:
+        raise ProblemError(404, "workspace_not_found", "Workspace not found.")
+    return ws
+
+
+def workspace_view(ws: Workspace) -> dict[str, Any]:
+    return WorkspaceOut.model_validate(ws).model_dump(mode="json", by_alias=True)
+
+
+def do_create_workspace(session: Session, *, name: str, actor: Actor) -> Workspace:
+    ws = Workspace(name=name, branding={}, timezone="UTC", default_priority="medium", identity_mode="off")
+    session.add(ws)
+    session.flush()
+    record_event(session, workspace_id=ws.id, type="workspace.created", resource_type="workspace",
+                 resource_id=ws.id, data=workspace_view(ws), actor=actor)
+    return ws
+
+
+def do_update_workspace(session: Session, workspace_id: uuid.UUID, patch: WorkspacePatch, actor: Actor) -> Workspace:
+    ws = get_workspace(session, workspace_id)
+    changes = patch.model_dump(exclude_unset=True, mode="json")
+    if "name" in changes and changes["name"] is None:
+        raise ProblemError(422, "validation_failed", "name: cannot be null", errors=[{"field": "name", "message": "cannot be null"}])
+    changed = []
+    for field, value in changes.items():
+        if field == "branding" and value is not None:
+            value = {**(ws.branding or {}), **{k: v for k, v in value.items() if v is not None}}
+        if field in ("timezone", "default_priority", "identity_mode") and value is None:
+            continue
+        if getattr(ws, field) != value:
+            setattr(ws, field, value)
+            changed.append(field)
+    if changed:
+        session.flush()
+        record_event(session, workspace_id=ws.id, type="workspace.updated", resource_type="workspace",
+                     resource_id=ws.id, data={**workspace_view(ws), "changedFields": changed}, actor=actor)
+    return ws
