@@ -115,7 +115,7 @@ class BodyLimitMiddleware:
         if declared and declared.isdigit() and int(declared) > limit:
             return await send_problem(send, scope, 413, "payload_too_large", too_large_msg)
         seen = 0
-        started = [False]
+        state = {"exceeded": False, "replaced": False}
 
         async def counting_receive() -> Message:
             nonlocal seen
@@ -123,18 +123,24 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    state["exceeded"] = True
                     raise BodyLimitExceeded
             return message
 
-        async def tracking_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                started[0] = True
+        async def guarded_send(message: Message) -> None:
+            # Whatever the app answered while parsing a body that was cut off, the answer is 413.
+            if state["exceeded"]:
+                if message["type"] == "http.response.start" and not state["replaced"]:
+                    state["replaced"] = True
+                    await send_problem(send, scope, 413, "payload_too_large", too_large_msg)
+                return
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, guarded_send)
         except BodyLimitExceeded:
-            if not started[0]:
+            if not state["replaced"]:
+                state["replaced"] = True
                 await send_problem(send, scope, 413, "payload_too_large", too_large_msg)
 
 
