@@ -9,6 +9,9 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
 from woes.config import Settings
 from woes.db import Database
 from woes.events.bus import EventBus, RedisEventBus
@@ -27,6 +30,7 @@ class Runtime:
     queue: JobQueue
     relay: OutboxRelay
     usage: UsageRecorder
+    login_limiter: MovingWindowRateLimiter
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     started: bool = False
@@ -38,7 +42,9 @@ class Runtime:
         db = db or Database(settings.resolved_database_url)
         bus: EventBus = RedisEventBus(settings.redis_url) if settings.redis_url else EventBus()
         queue = make_queue(db, settings.effective_job_backend)
-        return cls(settings=settings, db=db, bus=bus, queue=queue, relay=OutboxRelay(db, bus), usage=UsageRecorder(db))
+        login_limiter = MovingWindowRateLimiter(storage_from_string(settings.redis_url or "memory://"))
+        return cls(settings=settings, db=db, bus=bus, queue=queue, relay=OutboxRelay(db, bus), usage=UsageRecorder(db),
+                   login_limiter=login_limiter)
 
     def start(self, *, workers: int | None = None, relay: bool = True) -> None:
         """Start background services: key-usage flusher, outbox relay and `workers` job threads."""

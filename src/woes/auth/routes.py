@@ -6,8 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
 from woes.auth import service
 from woes.auth.deps import WriteDB, current_principal
@@ -22,7 +20,6 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 # Brute-force guard, on top of the general per-IP budget: 10 attempts per 5 minutes per email and per IP.
 _LOGIN_LIMIT = parse("10/5minute")
-_login_limiter = MovingWindowRateLimiter(MemoryStorage())
 
 
 def _set_session_cookies(response: Response, token: str, csrf: str) -> None:
@@ -43,7 +40,8 @@ def _signed_in(member: Member, user: User, csrf: str) -> dict[str, Any]:
 def login(body: LoginIn, request: Request, response: Response, db: WriteDB) -> dict:
     ip = request.client.host if request.client else "unknown"
     email = str(body.email).lower()
-    if not (_login_limiter.hit(_LOGIN_LIMIT, "login-ip", ip) and _login_limiter.hit(_LOGIN_LIMIT, "login-email", email)):
+    limiter = request.app.state.runtime.login_limiter
+    if not (limiter.hit(_LOGIN_LIMIT, "login-ip", ip) and limiter.hit(_LOGIN_LIMIT, "login-email", email)):
         raise ProblemError(429, "rate_limited", "Too many sign-in attempts; wait a few minutes.", headers={"Retry-After": "300"})
     token, op = service.login(db, email, body.password, body.workspace_id)
     member = db.query(Member).filter(Member.user_id == op.user_id, Member.workspace_id == op.workspace_id).one()

@@ -1,6 +1,6 @@
 """Redaction of secrets and sensitive values.
 
-Everything that leaves the process in text form -- log lines, prompts sent to AI
+Everything that leaves the process as text -- log lines, prompts sent to AI
 models, traces, webhook payloads -- goes through :func:`redact` (or one of the
 structured helpers) first.  Each secret is replaced by ``[REDACTED:<kind>]``;
 the text around it (quotes, punctuation, whitespace, JSON structure, the rest
@@ -8,19 +8,24 @@ of a URL, the ``Bearer`` word, the key of a ``key=value`` pair) is left alone.
 
 Pure Python, stdlib ``re`` only, no I/O.  Design notes:
 
-* One precompiled pattern per format.  A rule only runs when one of its cheap
-  trigger substrings occurs in the text, so a clean line costs a handful of
-  ``in`` checks plus one digit scan for card numbers.
-* Quantifiers are possessive / atomic (Python >= 3.11) or bounded, and every
-  pattern starts at a literal or at a narrow character, so there is no
-  catastrophic backtracking on hostile input.
+* One precompiled pattern per format, each starting with a literal (``sk_``,
+  ``ghp_``, ``eyJ``, ``://``, ``bearer`` ...) so that ``re`` can skip through
+  clean text at ``str.find`` speed.  Word boundaries are lookbehinds placed
+  *after* that literal (a leading lookbehind disables the fast scan).
+* Case-insensitive formats (``Authorization:``, ``bearer``, ``password=``)
+  are searched in ``text.lower()`` with case-sensitive patterns; spans are the
+  same (a text whose length changes when lower-cased falls back to
+  ``re.IGNORECASE`` patterns).
+* Quantifiers are possessive / atomic (Python >= 3.11) or bounded, and no
+  pattern can scan a long stretch from many start positions: no catastrophic
+  or quadratic backtracking on hostile input.
 * Overlapping findings are merged (the earliest, longest, most specific wins),
   so a secret is never left half-redacted.
 * Idempotent: ``redact(redact(x)) == redact(x)``; nothing matches a
   ``[REDACTED:...]`` placeholder.
 
-Public, never redacted: Stripe publishable keys (``pk_live_``/``pk_test_``)
-and Woes widget keys (``trovw_``).
+Public by design, never redacted: Stripe publishable keys
+(``pk_live_``/``pk_test_``) and Woes widget keys (``trovw_``).
 """
 
 from __future__ import annotations
@@ -49,8 +54,9 @@ _HEADER_PLACEHOLDER = "[REDACTED]"
 _PUBLIC_PREFIXES = ("pk_live_", "pk_test_", "trovw_")
 # Values under a secret-sounding key that say "nothing here" are left alone.
 _EMPTY_WORDS = frozenset({"null", "none", "nil", "true", "false", "undefined"})
-# Guard used at the start of every captured secret: never re-redact a placeholder.
-_NR = r"(?!\[REDACTED)"
+# Guard at the start of every captured secret: never re-redact a placeholder
+# (also when matching in the lower-cased text).
+_NR = r"(?!\[(?i:REDACTED))"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,25 +76,47 @@ class _Hit(NamedTuple):
     quote: str  # wrap the placeholder in this quote (bare JSON value), usually ""
 
 
-# (start, end, kind, quote)
+# (start, end, kind, quote) in the original text
 _Raw = tuple[int, int, str, str]
+# handler(match, original_text) -> findings; the match may be on text.lower()
 _Handler = Callable[["re.Match[str]", str], Iterable[_Raw]]
 
 
-@dataclass(frozen=True, slots=True)
 class _Rule:
-    pattern: re.Pattern[str]
-    handler: _Handler
-    triggers: tuple[str, ...] = ()  # run only if one occurs (empty: always run)
-    icase: bool = False  # triggers are lower-case, checked against text.lower()
+    """A pattern and what a match of it means.
+
+    ``icase`` rules are written in lower case and run on ``text.lower()``.
+    """
+
+    __slots__ = ("fast", "slow", "handler", "icase")
+
+    def __init__(self, pattern: str, handler: _Handler, *, icase: bool = False) -> None:
+        self.fast = re.compile(pattern)
+        self.slow = re.compile(pattern, re.IGNORECASE) if icase else self.fast
+        self.handler = handler
+        self.icase = icase
+
+    def scan(self, text: str, lower: str) -> Iterator[_Raw]:
+        if not self.icase:
+            matches = self.fast.finditer(text)
+        elif len(lower) == len(text):
+            matches = self.fast.finditer(lower)
+        else:  # lower-casing moved offsets (rare non-ASCII): slower exact search
+            matches = self.slow.finditer(text)
+        for m in matches:
+            yield from self.handler(m, text)
 
 
-def _span(kind: str, group: str | int = 0) -> _Handler:
-    """Handler: the whole match (or one group) is the secret."""
+def _span(kind: str, group: str | int = 0, back: int = 0) -> _Handler:
+    """Handler: the whole match (or one group) is the secret.
+
+    ``back``: the secret starts that many characters before the match (the
+    pattern checked them with a lookbehind so that it can start with a literal).
+    """
 
     def handle(m: re.Match[str], text: str) -> Iterator[_Raw]:
         start, end = m.span(group)
-        yield start, end, kind, ""
+        yield start - back, end, kind, ""
 
     return handle
 
@@ -97,8 +125,8 @@ def _span_if(kind: str, check: Callable[[str], bool], group: str | int = 0) -> _
     """Handler: like :func:`_span`, but only when ``check(secret)`` agrees."""
 
     def handle(m: re.Match[str], text: str) -> Iterator[_Raw]:
-        if check(m.group(group)):
-            start, end = m.span(group)
+        start, end = m.span(group)
+        if check(text[start:end]):
             yield start, end, kind, ""
 
     return handle
@@ -110,55 +138,44 @@ def _span_if(kind: str, check: Callable[[str], bool], group: str | int = 0) -> _
 # scan from a BEGIN line stops at the next dash run; a block cut off before its
 # END line (truncated log) is redacted up to the end of its base64 lines.
 _PEM_LABEL = r"[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----"
-_PEM_RE = re.compile(
+_PEM = (
     r"-----BEGIN" + _PEM_LABEL
     + r"(?:(?:[^-]|-(?!----))*+-----END" + _PEM_LABEL
     + r"|(?:(?:\r?\n|\\r\\n|\\n)[A-Za-z0-9+/=]++)++)"
 )
-
-_STRIPE_RE = re.compile(r"(?<![A-Za-z0-9])[rs]k_(?:live|test)_[A-Za-z0-9]{10,}+")
-_WHSEC_RE = re.compile(r"(?<![A-Za-z0-9])whsec_[A-Za-z0-9+/=]{16,}+")
+# sk_live_ / rk_live_ / sk_test_ / rk_test_ (the s/r is checked behind "k_").
+_STRIPE = r"k_(?<=[rs]k_)(?<![A-Za-z0-9].k_)(?:live|test)_[A-Za-z0-9]{10,}+"
+_WHSEC = r"whsec_(?<![A-Za-z0-9]whsec_)[A-Za-z0-9+/=]{16,}+"
 # woesk_ + token_urlsafe(32).  The 14-character display prefix ("woesk_" + 8)
 # is meant to be shown and is not matched.
-_WOES_KEY_RE = re.compile(r"(?<![A-Za-z0-9])woesk_[A-Za-z0-9_-]{16,}+")
-_GITHUB_RE = re.compile(
-    r"(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{30,}+|github_pat_[A-Za-z0-9_]{20,}+)"
-)
-_SLACK_RE = re.compile(
-    r"(?<![A-Za-z0-9])(?:xox[abeposr]-[A-Za-z0-9-]{10,}+|xapp-[0-9]-[A-Za-z0-9-]{10,}+)"
-)
-_AWS_KEY_ID_RE = re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])")
-_GOOGLE_RE = re.compile(r"(?<![A-Za-z0-9_-])AIza[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])")
-_ANTHROPIC_RE = re.compile(r"(?<![A-Za-z0-9])sk-ant-[A-Za-z0-9_-]{20,}+")
-_OPENAI_RE = re.compile(r"(?<![A-Za-z0-9])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}+")
+_WOES_KEY = r"woesk_(?<![A-Za-z0-9]woesk_)[A-Za-z0-9_-]{16,}+"
+_GITHUB = r"gh(?<![A-Za-z0-9]gh)(?:[pousr]_[A-Za-z0-9]{30,}+|ithub_pat_[A-Za-z0-9_]{20,}+)"
+_SLACK = r"x(?<![A-Za-z0-9]x)(?:ox[abeposr]-|app-[0-9]-)[A-Za-z0-9-]{10,}+"
+_AWS_KEY_ID = r"A[KS]IA(?<![A-Za-z0-9]A[KS]IA)(?<=AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"
+_GOOGLE = r"AIza(?<![A-Za-z0-9_-]AIza)[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])"
+_ANTHROPIC = r"sk-ant-(?<![A-Za-z0-9]sk-ant-)[A-Za-z0-9_-]{20,}+"
+_OPENAI = r"sk-(?<![A-Za-z0-9]sk-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}+"
 # header.payload.signature, base64url; an unsigned token ("alg": "none") ends
 # with its final dot.
-_JWT_RE = re.compile(
-    r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]*+"
-)
+_JWT = r"eyJ(?<![A-Za-z0-9_-]eyJ)[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]*+"
 # scheme://user:password@host -- only the password.  Anchored on "://" (the
 # scheme is not part of the match, so long words cannot cause quadratic scans).
-_URL_PASSWORD_RE = re.compile(
-    r"://[^\s:/?#@\"'<>\[\]\\]*+:(?P<s>" + _NR + r"[^\s/?#\"'<>\\]+)@"
-)
+_URL_PASSWORD = r"://[^\s:/?#@\"'<>\[\]\\]*+:(?P<s>" + _NR + r"[^\s/?#\"'<>\\]+)@"
 
 _QUOTE_OPT = r"(?:\\?[\"'])?+"
 _SEP = r"[ \t]*+(?:=>|:=|[:=])[ \t]*+"
 
 # Authorization header in any textual form: `Authorization: Bearer x`,
-# `"authorization": "Basic x"`, `authorization=x` ...  The scheme word is kept.
-_AUTH_RE = re.compile(
-    r"(?i)(?<![A-Za-z0-9_-])(?:proxy-)?authorization" + _QUOTE_OPT + _SEP + _QUOTE_OPT
+# `"authorization": "Basic x"`, `proxy-authorization=x` ...  The scheme word is
+# kept.  (Lower case: run on text.lower().)
+_AUTH = (
+    r"authorization(?<![a-z0-9_]authorization)" + _QUOTE_OPT + _SEP + _QUOTE_OPT
     + r"(?>(?:(?P<scheme>bearer|basic|token|digest|negotiate|ntlm|apikey|api-key|key"
     r"|sso-key|dpop|hawk|mac|otp)[ \t]+)?)"
     r"(?P<s>" + _NR + r"[^\s\"'\\,;]+)"
 )
-_BEARER_RE = re.compile(
-    r"(?i)(?<![A-Za-z0-9_-])bearer[ \t]+(?P<s>" + _NR + r"[A-Za-z0-9._~+/-]++=*+)"
-)
-_BASIC_RE = re.compile(
-    r"(?i)(?<![A-Za-z0-9_-])basic[ \t]+(?P<s>" + _NR + r"[A-Za-z0-9+/]{4,}+={0,2}+)"
-)
+_BEARER = r"bearer(?<![a-z0-9_-]bearer)[ \t]+(?P<s>" + _NR + r"[a-z0-9._~+/-]++=*+)"
+_BASIC = r"basic(?<![a-z0-9_-]basic)[ \t]+(?P<s>" + _NR + r"[a-z0-9+/]{4,}+={0,2}+)"
 
 
 def _value_re(bare: str) -> str:
@@ -171,51 +188,40 @@ def _value_re(bare: str) -> str:
     )
 
 
-_COOKIE_RE = re.compile(
-    r"(?i)(?<![A-Za-z0-9_-])(?:set-)?cookie(?P<kq>" + _QUOTE_OPT + r")" + _SEP
+_COOKIE = (
+    r"cookie(?<![a-z0-9_]cookie)(?P<kq>" + _QUOTE_OPT + r")" + _SEP
     + _value_re(r"[^\r\n\"'\\]++")
 )
 
-# key=value / "key": "value" pairs.  The key must *end* with the secret word
-# (`max_tokens`, `token_type`, `passwordless` are not secrets).
-_KV_KEYS = (
-    r"aws[_-]?secret[_-]?access[_-]?key|aws[_-]?secret[_-]?key|secret[_-]?access[_-]?key"
-    r"|client[_-]?secret|secret[_-]?key|private[_-]?key|api[_-]?key|access[_-]?key"
-    r"|passphrase|password|passwd|secret|token"
-)
-_KV_RE = re.compile(
-    r"(?i)(?P<key>" + _KV_KEYS + r")(?![A-Za-z0-9_-])(?P<kq>" + _QUOTE_OPT + r")"
+# key=value / "key": "value" / key: value pairs.  The key must *end* with the
+# secret word (`max_tokens`, `token_type`, `passwordless` are not secrets).
+# Searched from each occurrence of a root word (see _scan_kv).
+_KV_ROOTS = ("pass", "secret", "token", "api", "access", "private")
+_KV = (
+    r"(?P<key>pass(?:word|wd|phrase)|secret(?:[_-]?access[_-]?key|[_-]?key)?|token"
+    r"|(?:api|access|private)[_-]?key)(?![a-z0-9_-])(?P<kq>" + _QUOTE_OPT + r")"
     + _SEP + r"(?!:)" + _value_re(r"[^\s\"'&,;<>{}\[\]()\\]++")
 )
-_KV_TRIGGERS = (
-    "passw", "passphrase", "secret", "token", "apikey", "api_key", "api-key",
-    "accesskey", "access_key", "access-key", "privatekey", "private_key", "private-key",
-)
+_KV_FAST = re.compile(_KV)
+_KV_SLOW = re.compile(_KV, re.IGNORECASE)
 
 # Runs of 13+ digits, single spaces or dashes between them; not glued to a word,
 # a decimal point, a "+" (phone number) or a previous digit group.
-_CARD_RE = re.compile(
-    r"[0-9](?<![A-Za-z0-9_.+][0-9])(?<![0-9][ -][0-9])(?:[ -]?[0-9]){12,}+"
-)
+_CARD = r"[0-9](?<![A-Za-z0-9_.+][0-9])(?<![0-9][ -][0-9])(?:[ -]?[0-9]){12,}+"
 _DIGITS_RE = re.compile(r"[0-9]+")
 
 
 # -------------------------------------------------------------------- handlers
 
 
-def _pem(m: re.Match[str], text: str) -> Iterator[_Raw]:
-    start, end = m.span()
-    yield start, end, "private_key", ""
-
-
-def _openai_ok(token: str) -> bool:
+def _has_digit(token: str) -> bool:
     return any(c.isdigit() for c in token)
 
 
 def _bearer_ok(token: str) -> bool:
     # Outside an Authorization header, "bearer" is also an English word: the
     # credential must look like one (long enough, has a digit).
-    return len(token) >= 8 and any(c.isdigit() for c in token)
+    return len(token) >= 8 and _has_digit(token)
 
 
 def _basic_ok(cred: str) -> bool:
@@ -240,22 +246,7 @@ def _auth(m: re.Match[str], text: str) -> Iterator[_Raw]:
     yield start, end, _AUTH_SCHEME_KIND.get(scheme, "secret"), ""
 
 
-def _kv_kind(key: str) -> str:
-    k = key.lower().replace("-", "").replace("_", "")
-    if k.startswith("pass"):
-        return "password"
-    if k.startswith("aws") or k == "secretaccesskey":
-        return "aws_secret_key"
-    if k.endswith("secret") or k == "secretkey":
-        return "secret"
-    if k == "privatekey":
-        return "private_key"
-    if k == "token":
-        return "token"
-    return "api_key"
-
-
-def _value_span(m: re.Match[str]) -> tuple[int, int, bool] | None:
+def _value_span(m: re.Match[str], text: str, *, strip_space: bool) -> tuple[int, int, bool] | None:
     """(start, end, bare) of the value of a key/value match, or None to skip it."""
     for group in ("v1", "v2", "v3", "v4"):
         start, end = m.span(group)
@@ -264,13 +255,9 @@ def _value_span(m: re.Match[str]) -> tuple[int, int, bool] | None:
     else:  # pragma: no cover - one alternative always matches
         return None
     bare = group == "v4"
-    value = m.string[start:end]
-    if bare:  # a sentence's full stop is not part of the value
-        stripped = value.rstrip(".")
-        end -= len(value) - len(stripped)
-        value = stripped
-    if bare and group == "v4" and m.re is _COOKIE_RE:
-        stripped = value.rstrip()
+    value = text[start:end]
+    if bare:  # a sentence's full stop (or trailing blanks) is not part of the value
+        stripped = value.rstrip(". \t" if strip_space else ".")
         end -= len(value) - len(stripped)
         value = stripped
     if not value or value.lower() in _EMPTY_WORDS or value.startswith(_PUBLIC_PREFIXES):
@@ -278,23 +265,67 @@ def _value_span(m: re.Match[str]) -> tuple[int, int, bool] | None:
     return start, end, bare
 
 
-def _kv(m: re.Match[str], text: str) -> Iterator[_Raw]:
-    found = _value_span(m)
+def _cookie(m: re.Match[str], text: str) -> Iterator[_Raw]:
+    found = _value_span(m, text, strip_space=True)
+    if found is not None:
+        start, end, bare = found
+        yield start, end, "cookie", m.group("kq") if bare else ""
+
+
+def _kv_kind(key: str, before: str) -> str:
+    k = key.lower().replace("-", "").replace("_", "")
+    if k.startswith("pass"):
+        return "password"
+    if k == "secretaccesskey" or (k.startswith("secret") and before.lower().endswith(("aws_", "aws-"))):
+        return "aws_secret_key"
+    if k.startswith("secret"):
+        return "secret"
+    if k == "privatekey":
+        return "private_key"
+    if k == "token":
+        return "token"
+    return "api_key"
+
+
+def _kv_finding(m: re.Match[str], text: str) -> tuple[int, _Raw] | None:
+    found = _value_span(m, text, strip_space=False)
     if found is None:
-        return
+        return None
     start, end, bare = found
+    key_start = m.start("key")
+    kind = _kv_kind(m.group("key"), text[max(0, key_start - 4):key_start])
     # A bare value under a quoted key ("password": 1234) is a JSON/Python
     # literal: quote the placeholder so the document stays parseable.
     quote = m.group("kq") if bare else ""
-    yield start, end, _kv_kind(m.group("key")), quote
+    return key_start, (start, end, kind, quote)
 
 
-def _cookie(m: re.Match[str], text: str) -> Iterator[_Raw]:
-    found = _value_span(m)
-    if found is None:
-        return
-    start, end, bare = found
-    yield start, end, "cookie", m.group("kq") if bare else ""
+def _scan_kv(text: str, lower: str) -> Iterator[_Raw]:
+    # One value may be reached from two roots ("secret_access_key" from "secret"
+    # and from "access"): the key that starts first names it.
+    best: dict[tuple[int, int], tuple[int, _Raw]] = {}
+    if len(lower) == len(text):
+        for root in _KV_ROOTS:
+            i = lower.find(root)
+            while i >= 0:
+                m = _KV_FAST.match(lower, i)
+                if m is None:
+                    i = lower.find(root, i + 1)
+                    continue
+                found = _kv_finding(m, text)
+                if found is not None:
+                    span = found[1][:2]
+                    if span not in best or found[0] < best[span][0]:
+                        best[span] = found
+                # a root inside this match's value is part of the value
+                i = lower.find(root, max(m.end(), i + 1))
+    else:
+        for m in _KV_SLOW.finditer(text):
+            found = _kv_finding(m, text)
+            if found is not None:
+                best.setdefault(found[1][:2], found)
+    for _, raw in best.values():
+        yield raw
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -319,7 +350,7 @@ def _card_prefix_ok(digits: str) -> bool:
 
 
 def _json_number_quote(text: str, start: int, end: int) -> str:
-    """'"' if text[start:end] is a bare number value of a JSON key, else ''."""
+    """'"' if text[start:end] is the bare number value of a JSON key, else ''."""
     i = start - 1
     while i >= 0 and text[i] in " \t":
         i -= 1
@@ -352,7 +383,7 @@ def _cards(m: re.Match[str], text: str) -> Iterator[_Raw]:
         counts.append(counts[-1] + b - a)
     n = len(groups)
     i = 0
-    while i < n:
+    while i < n:  # leftmost-longest window of whole digit groups that is a card
         hit = False
         if text[groups[i][0]] in "23456":
             for j in range(min(n - 1, i + _MAX_CARD_GROUPS - 1), i - 1, -1):
@@ -372,50 +403,46 @@ def _cards(m: re.Match[str], text: str) -> Iterator[_Raw]:
             i += 1
 
 
+class _KeyValueRule:
+    """Key/value pairs: driven by str.find on root words, not by one big regex."""
+
+    __slots__ = ()
+
+    def scan(self, text: str, lower: str) -> Iterator[_Raw]:
+        return _scan_kv(text, lower)
+
+
 # Order = priority when two findings cover the same span: specific formats
 # first, then header/key-value context, then card numbers.
-_RULES: tuple[_Rule, ...] = (
-    _Rule(_PEM_RE, _pem, ("PRIVATE KEY",)),
-    _Rule(_STRIPE_RE, _span("stripe_key"), ("k_live_", "k_test_")),
-    _Rule(_WHSEC_RE, _span("webhook_secret"), ("whsec_",)),
-    _Rule(_WOES_KEY_RE, _span("woes_key"), ("woesk_",)),
-    _Rule(_GITHUB_RE, _span("github_token"), ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
-    _Rule(_SLACK_RE, _span("slack_token"), ("xox", "xapp-")),
-    _Rule(_AWS_KEY_ID_RE, _span("aws_access_key"), ("AKIA", "ASIA")),
-    _Rule(_GOOGLE_RE, _span("google_api_key"), ("AIza",)),
-    _Rule(_ANTHROPIC_RE, _span("anthropic_key"), ("sk-ant-",)),
-    _Rule(_OPENAI_RE, _span_if("openai_key", _openai_ok), ("sk-",)),
-    _Rule(_JWT_RE, _span("jwt"), ("eyJ",)),
-    _Rule(_URL_PASSWORD_RE, _span("url_password", "s"), ("://",)),
-    _Rule(_AUTH_RE, _auth, ("authorization",), icase=True),
-    _Rule(_BEARER_RE, _span_if("bearer", _bearer_ok, "s"), ("bearer",), icase=True),
-    _Rule(_BASIC_RE, _span_if("basic_auth", _basic_ok, "s"), ("basic",), icase=True),
-    _Rule(_COOKIE_RE, _cookie, ("cookie",), icase=True),
-    _Rule(_KV_RE, _kv, _KV_TRIGGERS, icase=True),
-    _Rule(_CARD_RE, _cards),
+_RULES: tuple[_Rule | _KeyValueRule, ...] = (
+    _Rule(_PEM, _span("private_key")),
+    _Rule(_STRIPE, _span("stripe_key", back=1)),
+    _Rule(_WHSEC, _span("webhook_secret")),
+    _Rule(_WOES_KEY, _span("woes_key")),
+    _Rule(_GITHUB, _span("github_token")),
+    _Rule(_SLACK, _span("slack_token")),
+    _Rule(_AWS_KEY_ID, _span("aws_access_key")),
+    _Rule(_GOOGLE, _span("google_api_key")),
+    _Rule(_ANTHROPIC, _span("anthropic_key")),
+    _Rule(_OPENAI, _span_if("openai_key", _has_digit)),
+    _Rule(_JWT, _span("jwt")),
+    _Rule(_URL_PASSWORD, _span("url_password", "s")),
+    _Rule(_AUTH, _auth, icase=True),
+    _Rule(_BEARER, _span_if("bearer", _bearer_ok, "s"), icase=True),
+    _Rule(_BASIC, _span_if("basic_auth", _basic_ok, "s"), icase=True),
+    _Rule(_COOKIE, _cookie, icase=True),
+    _KeyValueRule(),
+    _Rule(_CARD, _cards),
 )
 
 
 def _scan(text: str) -> list[_Hit]:
+    lower = text.lower()
     raw: list[_Hit] = []
-    lower: str | None = None
     for priority, rule in enumerate(_RULES):
-        if rule.triggers:
-            if rule.icase:
-                if lower is None:
-                    lower = text.lower()
-                haystack = lower
-            else:
-                haystack = text
-            for trigger in rule.triggers:
-                if trigger in haystack:
-                    break
-            else:
-                continue
-        for m in rule.pattern.finditer(text):
-            for start, end, kind, quote in rule.handler(m, text):
-                if end > start:
-                    raw.append(_Hit(start, end, kind, priority, quote))
+        for start, end, kind, quote in rule.scan(text, lower):
+            if end > start:
+                raw.append(_Hit(start, end, kind, priority, quote))
     if len(raw) <= 1:
         return raw
     raw.sort(key=lambda h: (h.start, h.start - h.end, h.priority))
