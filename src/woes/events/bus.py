@@ -74,6 +74,7 @@ class RedisEventBus(EventBus):
     def close(self) -> None:
         try:
             self._thread.stop()
+            self._thread.join(timeout=2)
             self._pubsub.close()
             self._redis.close()
         except Exception:
