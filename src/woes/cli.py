@@ -175,8 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from woes.core.errors import ProblemError
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ProblemError as exc:
+        print(f"woes {args.command}: {exc.error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

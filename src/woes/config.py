@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     max_json_body_bytes: int = Field(1024 * 1024, description="Request body limit for JSON (413 above it).")
     max_upload_body_bytes: int = Field(50 * 1024 * 1024, description="Request body limit for source uploads.")
     idempotency_ttl_hours: int = Field(24, description="How long Idempotency-Key responses are replayed.")
+    auth_cache_seconds: float = Field(
+        2.0, description="How long a resolved API key/session is cached per process (changes clear it at once).")
     session_ttl_hours: int = Field(24 * 14, description="Operator web session lifetime.")
     cookie_secure: bool = Field(False, description="Mark session cookies Secure (set true behind HTTPS).")
     log_level: str = Field("INFO", description="Python log level.")

@@ -65,7 +65,7 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 class Database:
     """Engine + session factory for one database URL."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 40) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -73,12 +73,12 @@ class Database:
                 url,
                 echo=echo,
                 connect_args={"check_same_thread": False, "timeout": 30},
-                pool_size=pool_size,
-                max_overflow=20,
+                pool_size=pool_size,  # every worker thread keeps its connection: opening one costs PRAGMAs
+                max_overflow=10,
             )
             _configure_sqlite(self.engine)
         else:
-            self.engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+            self.engine = create_engine(url, echo=echo, pool_size=min(pool_size, 20), max_overflow=20, pool_pre_ping=True)
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._write = sessionmaker(
             bind=self.engine.execution_options(woes_write=True), expire_on_commit=False

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from woes.auth.cache import PrincipalCache
 from woes.config import Settings
 from woes.db import Database
 from woes.events.bus import EventBus, RedisEventBus
@@ -31,6 +32,7 @@ class Runtime:
     relay: OutboxRelay
     usage: UsageRecorder
     login_limiter: MovingWindowRateLimiter
+    auth_cache: PrincipalCache
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     started: bool = False
@@ -43,8 +45,10 @@ class Runtime:
         bus: EventBus = RedisEventBus(settings.redis_url) if settings.redis_url else EventBus()
         queue = make_queue(db, settings.effective_job_backend)
         login_limiter = MovingWindowRateLimiter(storage_from_string(settings.redis_url or "memory://"))
+        auth_cache = PrincipalCache(ttl=settings.auth_cache_seconds)
+        bus.subscribe(auth_cache.on_event)
         return cls(settings=settings, db=db, bus=bus, queue=queue, relay=OutboxRelay(db, bus), usage=UsageRecorder(db),
-                   login_limiter=login_limiter)
+                   login_limiter=login_limiter, auth_cache=auth_cache)
 
     def start(self, *, workers: int | None = None, relay: bool = True) -> None:
         """Start background services: key-usage flusher, outbox relay and `workers` job threads."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,7 @@ class Principal:
     user_id: uuid.UUID | None = None
     session_id: uuid.UUID | None = None
     csrf_token: str | None = field(default=None, repr=False)
+    expires_at: datetime | None = None  # when the credential stops working (key expiry, grace end, session end)
     rate_key: str = ""
 
     def allows(self, needed: str) -> bool:

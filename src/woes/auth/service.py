@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from woes.auth.cache import mark_auth_changed
 from woes.auth.principal import Principal, effective_permissions
 from woes.config import get_settings
 from woes.core.errors import ProblemError
@@ -57,6 +58,7 @@ def resolve_api_key(session: Session, secret: str) -> Principal | AuthFailure:
     return Principal(
         workspace_id=key.workspace_id,
         kind="api_key",
+        expires_at=min((t for t in (key.expires_at, valid_until) if t is not None), default=None),
         subject_id=key.id,
         scopes=frozenset(key.scopes or ()),
         rate_key=f"key:{key.id}",
@@ -77,6 +79,7 @@ def resolve_session(session: Session, token: str) -> Principal | AuthFailure:
     return Principal(
         workspace_id=member.workspace_id,
         kind="operator",
+        expires_at=op_session.expires_at,
         subject_id=member.id,
         role=member.role,
         permissions=effective_permissions(member.role, member.permissions),
@@ -118,4 +121,5 @@ def login(session: Session, email: str, password: str, workspace_id: uuid.UUID |
 def logout(session: Session, session_id: uuid.UUID) -> None:
     op = session.get(OperatorSession, session_id)
     if op and op.revoked_at is None:
+        mark_auth_changed(session)
         op.revoked_at = utcnow()

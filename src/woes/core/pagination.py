@@ -24,7 +24,7 @@ class PageParams:
     cursor: str | None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=100, description="Page size (1-100).")] = 20,
     cursor: Annotated[str | None, Query(max_length=512, description="Opaque cursor from `nextCursor`.")] = None,
 ) -> PageParams:

@@ -21,11 +21,27 @@ Pure Python, stdlib ``re`` only, no I/O.  Design notes:
   or quadratic backtracking on hostile input.
 * Overlapping findings are merged (the earliest, longest, most specific wins),
   so a secret is never left half-redacted.
-* Idempotent: ``redact(redact(x)) == redact(x)``; nothing matches a
-  ``[REDACTED:...]`` placeholder.
+* Idempotent: ``redact(redact(x)) == redact(x)``.  Nothing matches a
+  ``[REDACTED:...]`` placeholder, and ``redact`` re-scans its own output until
+  clean (a replacement can complete a context around it), so text with
+  secrets costs two scans, clean text one.
+* JSON stays JSON: placeholders contain no quote or backslash; a bare value
+  under a quoted key (``"password": 1234``, ``"card": 4111...``) gets a quoted
+  placeholder; values never run past their closing quote, and an unclosed
+  quote only runs to the next delimiter.
 
 Public by design, never redacted: Stripe publishable keys
 (``pk_live_``/``pk_test_``) and Woes widget keys (``trovw_``).
+
+Known limits (by design, to keep false positives and cost down): a token glued
+to a preceding letter or digit (``abcghp_...``) is not a token; unlabelled
+high-entropy strings (an AWS secret key without its ``aws_secret_access_key``
+label) are not detected; a password in prose without ``:``/``=`` ("the password
+is x") is not detected, while prose such as ``token: expired`` loses the word
+after the colon; ``Bearer``/``Basic`` outside an ``Authorization`` context need
+a digit / a valid base64 ``user:password``; card numbers need a card-like first
+digit (3-6, or 2221-2720) besides Luhn, and a card number that is a bare JSON
+number in an array (not under a key) leaves that array unquoted.
 """
 
 from __future__ import annotations
@@ -33,6 +49,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -52,6 +69,8 @@ _HEADER_PLACEHOLDER = "[REDACTED]"
 # Values with these prefixes are public by design and never redacted, even when
 # they sit under a secret-sounding key.
 _PUBLIC_PREFIXES = ("pk_live_", "pk_test_", "trovw_")
+# A "value" made only of these is document structure, not a secret.
+_STRUCTURE = " \t,:;{}[]()"
 # Values under a secret-sounding key that say "nothing here" are left alone.
 _EMPTY_WORDS = frozenset({"null", "none", "nil", "true", "false", "undefined"})
 # Guard at the start of every captured secret: never re-redact a placeholder
@@ -83,7 +102,7 @@ _Handler = Callable[["re.Match[str]", str], Iterable[_Raw]]
 
 
 class _Rule:
-    """A pattern and what a match of it means.
+    """A pattern and what a match of it means (run by :func:`_scan`).
 
     ``icase`` rules are written in lower case and run on ``text.lower()``.
     """
@@ -95,16 +114,6 @@ class _Rule:
         self.slow = re.compile(pattern, re.IGNORECASE) if icase else self.fast
         self.handler = handler
         self.icase = icase
-
-    def scan(self, text: str, lower: str) -> Iterator[_Raw]:
-        if not self.icase:
-            matches = self.fast.finditer(text)
-        elif len(lower) == len(text):
-            matches = self.fast.finditer(lower)
-        else:  # lower-casing moved offsets (rare non-ASCII): slower exact search
-            matches = self.slow.finditer(text)
-        for m in matches:
-            yield from self.handler(m, text)
 
 
 def _span(kind: str, group: str | int = 0, back: int = 0) -> _Handler:
@@ -143,54 +152,75 @@ _PEM = (
     + r"(?:(?:[^-]|-(?!----))*+-----END" + _PEM_LABEL
     + r"|(?:(?:\r?\n|\\r\\n|\\n)[A-Za-z0-9+/=]++)++)"
 )
+
+
+def _word_start(width: int, word: str = "A-Za-z0-9") -> str:
+    """Lookbehind, placed after a ``width``-character literal prefix: the prefix
+    starts a word (not preceded by a ``word`` character, or preceded by a
+    JSON/C escape such as ``\\n``, as in a serialized multi-line message)."""
+    return rf"(?:(?<![{word}].{{{width}}})|(?<=\\[nrt].{{{width}}}))"
+
+
 # sk_live_ / rk_live_ / sk_test_ / rk_test_ (the s/r is checked behind "k_").
-_STRIPE = r"k_(?<=[rs]k_)(?<![A-Za-z0-9].k_)(?:live|test)_[A-Za-z0-9]{10,}+"
-_WHSEC = r"whsec_(?<![A-Za-z0-9]whsec_)[A-Za-z0-9+/=]{16,}+"
+_STRIPE = r"k_(?<=[rs]k_)" + _word_start(3) + r"(?:live|test)_[A-Za-z0-9]{10,}+"
+_WHSEC = r"whsec_" + _word_start(6) + r"[A-Za-z0-9+/=]{16,}+"
 # woesk_ + token_urlsafe(32).  The 14-character display prefix ("woesk_" + 8)
 # is meant to be shown and is not matched.
-_WOES_KEY = r"woesk_(?<![A-Za-z0-9]woesk_)[A-Za-z0-9_-]{16,}+"
-_GITHUB = r"gh(?<![A-Za-z0-9]gh)(?:[pousr]_[A-Za-z0-9]{30,}+|ithub_pat_[A-Za-z0-9_]{20,}+)"
-_SLACK = r"x(?<![A-Za-z0-9]x)(?:ox[abeposr]-|app-[0-9]-)[A-Za-z0-9-]{10,}+"
-_AWS_KEY_ID = r"A[KS]IA(?<![A-Za-z0-9]A[KS]IA)[A-Z0-9]{16}(?![A-Za-z0-9])"
-_GOOGLE = r"AIza(?<![A-Za-z0-9_-]AIza)[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])"
-_ANTHROPIC = r"sk-ant-(?<![A-Za-z0-9]sk-ant-)[A-Za-z0-9_-]{20,}+"
-_OPENAI = r"sk-(?<![A-Za-z0-9]sk-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}+"
+_WOES_KEY = r"woesk_" + _word_start(6) + r"[A-Za-z0-9_-]{16,}+"
+_GITHUB = r"g" + _word_start(1) + r"(?:h[pousr]_[A-Za-z0-9]{30,}+|ithub_pat_[A-Za-z0-9_]{20,}+)"
+_SLACK = r"x" + _word_start(1) + r"(?:ox[abeposr]-|app-[0-9]-)[A-Za-z0-9-]{10,}+"
+_AWS_KEY_ID = r"A[KS]IA" + _word_start(4) + r"[A-Z0-9]{16}(?![A-Za-z0-9])"
+_GOOGLE = r"AIza" + _word_start(4, "A-Za-z0-9_-") + r"[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])"
+_ANTHROPIC = r"sk-ant-" + _word_start(7) + r"[A-Za-z0-9_-]{20,}+"
+_OPENAI = r"sk-" + _word_start(3) + r"(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}+"
 # header.payload.signature, base64url; an unsigned token ("alg": "none") ends
 # with its final dot.
-_JWT = r"eyJ(?<![A-Za-z0-9_-]eyJ)[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]*+"
+_JWT = r"eyJ" + _word_start(3, "A-Za-z0-9_-") + r"[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]*+"
 # scheme://user:password@host -- only the password.  Anchored on "://" (the
 # scheme is not part of the match, so long words cannot cause quadratic scans).
 _URL_PASSWORD = r"://[^\s:/?#@\"'<>\[\]\\]*+:(?P<s>" + _NR + r"[^\s/?#\"'<>\\]+)@"
 
 _QUOTE_OPT = r"(?:\\?[\"'])?+"
-_SEP = r"[ \t]*+(?:=>|:=|[:=])[ \t]*+"
+_SEP = r"(?>[ \t]*+(?:=>|:=|[:=])[ \t]*+)"
 
 # Authorization header in any textual form: `Authorization: Bearer x`,
 # `"authorization": "Basic x"`, `proxy-authorization=x` ...  The scheme word is
 # kept.  (Lower case: run on text.lower().)
 _AUTH = (
-    r"authorization(?<![a-z0-9_]authorization)" + _QUOTE_OPT + _SEP + _QUOTE_OPT
+    r"authorization" + _word_start(13, "a-z0-9_") + r"(?P<kq>\\?[\"'])?+" + _SEP
+    + r"(?P<vq>\\?[\"'])?+"
+    # a quoted key ("authorization": ...) needs a quoted value: {, [, true ... are JSON
+    + r"(?(kq)(?(vq)|(?!))|)"
     + r"(?>(?:(?P<scheme>bearer|basic|token|digest|negotiate|ntlm|apikey|api-key|key"
     r"|sso-key|dpop|hawk|mac|otp)[ \t]+)?)"
-    r"(?P<s>" + _NR + r"[^\s\"'\\,;]+)"
+    r"(?P<s>" + _NR + r"[^\s\"'\\,;{}\[\]()<>]+)"
 )
-_BEARER = r"bearer(?<![a-z0-9_-]bearer)[ \t]+(?P<s>" + _NR + r"[a-z0-9._~+/-]++=*+)"
-_BASIC = r"basic(?<![a-z0-9_-]basic)[ \t]+(?P<s>" + _NR + r"[a-z0-9+/]{4,}+={0,2}+)"
+_BEARER = r"bearer" + _word_start(6, "a-z0-9_-") + r"[ \t]+(?P<s>" + _NR + r"[a-z0-9._~+/-]++=*+)"
+_BASIC = r"basic" + _word_start(5, "a-z0-9_-") + r"[ \t]+(?P<s>" + _NR + r"[a-z0-9+/]{4,}+={0,2}+)"
 
 
 def _value_re(bare: str) -> str:
-    """A value after ``key:`` / ``key=``: \\"escaped\\", "double", 'single' or bare."""
+    """A value after ``key:`` / ``key=``: \\"escaped\\", "double", 'single' or bare.
+
+    A quoted value must be closed on its line; an unclosed one (a truncated log
+    line, a stray quote) only runs to the first delimiter, like a bare value, so
+    that it never swallows the structure around it.
+    """
     return (
-        r"(?:\\\"(?P<v1>" + _NR + r"(?:[^\"\\\r\n]|\\(?!\")[^\r\n])*+)"
-        r"|\"(?P<v2>" + _NR + r"(?:[^\"\\\r\n]|\\[^\r\n])*+)"
-        r"|'(?P<v3>" + _NR + r"(?:[^'\\\r\n]|\\[^\r\n])*+)"
+        # \"...\" is JSON inside a JSON string: \\\" and \\\\ are escapes of the inner string
+        r"(?:\\\"(?P<v1>" + _NR + r"(?:[^\"\\\r\n]|\\\\\\[^\r\n]|\\{1,2}[^\"\\\r\n])*+)\\\""
+        r"|\"(?P<v2>" + _NR + r"(?:[^\"\\\r\n]|\\[^\r\n])*+)\""
+        r"|'(?P<v3>" + _NR + r"(?:[^'\\\r\n]|\\[^\r\n])*+)'"
+        r"|\\?[\"'](?P<v5>" + _NR + bare + r")"
         r"|(?P<v4>" + _NR + bare + r"))"
     )
 
 
 _COOKIE = (
-    r"cookie(?<![a-z0-9_]cookie)(?P<kq>" + _QUOTE_OPT + r")" + _SEP
-    + _value_re(r"[^\r\n\"'\\]++")
+    r"cookie" + _word_start(6, "a-z0-9_") + r"(?P<kq>\\?[\"'])?+" + _SEP
+    # bare value: the rest of the header line, or one JSON/Python literal after
+    # a quoted key ("cookie": 1)
+    + _value_re(r"(?(kq)[^\s\"'&,;<>{}\[\]()\\]++|[^\r\n\"'\\]++)")
 )
 
 # key=value / "key": "value" / key: value pairs.  The key must *end* with the
@@ -205,9 +235,10 @@ _KV = (
 _KV_FAST = re.compile(_KV)
 _KV_SLOW = re.compile(_KV, re.IGNORECASE)
 
-# Runs of 13+ digits, single spaces or dashes between them; not glued to a word,
-# a decimal point, a "+" (phone number) or a previous digit group.
-_CARD = r"[0-9](?<![A-Za-z0-9_.+][0-9])(?<![0-9][ -][0-9])(?:[ -]?[0-9]){12,}+"
+# Runs of 13+ digits, single spaces or dashes between them, not glued to a word,
+# a decimal point or a "+" (phone number); _cards() then looks for a Luhn-valid
+# window of whole digit groups in the run.
+_CARD = r"[0-9]" + _word_start(1, "A-Za-z0-9_.+") + r"(?:[ -]?[0-9]){12,}+"
 _DIGITS_RE = re.compile(r"[0-9]+")
 
 
@@ -238,6 +269,7 @@ def _basic_ok(cred: str) -> bool:
 
 
 _AUTH_SCHEME_KIND = {"bearer": "bearer", "basic": "basic_auth"}
+_CREDENTIAL_AFTER_SCHEME_RE = re.compile(r"[ \t]++([^\s\"'\\,;]+)")
 
 
 def _auth(m: re.Match[str], text: str) -> Iterator[_Raw]:
@@ -248,19 +280,23 @@ def _auth(m: re.Match[str], text: str) -> Iterator[_Raw]:
 
 def _value_span(m: re.Match[str], text: str, *, strip_space: bool) -> tuple[int, int, bool] | None:
     """(start, end, bare) of the value of a key/value match, or None to skip it."""
-    for group in ("v1", "v2", "v3", "v4"):
+    for group in ("v1", "v2", "v3", "v4", "v5"):
         start, end = m.span(group)
         if start >= 0:
             break
     else:  # pragma: no cover - one alternative always matches
         return None
-    bare = group == "v4"
+    bare = group == "v4"  # not quoted at all
     value = text[start:end]
-    if bare:  # a sentence's full stop (or trailing blanks) is not part of the value
+    if group in ("v4", "v5"):  # a sentence's full stop (or trailing blanks) is not part of it
         stripped = value.rstrip(". \t" if strip_space else ".")
         end -= len(value) - len(stripped)
         value = stripped
     if not value or value.lower() in _EMPTY_WORDS or value.startswith(_PUBLIC_PREFIXES):
+        return None
+    if not value.strip(_STRUCTURE):
+        # `password= ", "next": ...`: the key ended a string and the "value" is
+        # the JSON between two strings, not a secret.
         return None
     return start, end, bare
 
@@ -269,7 +305,7 @@ def _cookie(m: re.Match[str], text: str) -> Iterator[_Raw]:
     found = _value_span(m, text, strip_space=True)
     if found is not None:
         start, end, bare = found
-        yield start, end, "cookie", m.group("kq") if bare else ""
+        yield start, end, "cookie", (m.group("kq") or "") if bare else ""
 
 
 def _kv_kind(key: str, before: str) -> str:
@@ -294,6 +330,13 @@ def _kv_finding(m: re.Match[str], text: str) -> tuple[int, _Raw] | None:
     start, end, bare = found
     key_start = m.start("key")
     kind = _kv_kind(m.group("key"), text[max(0, key_start - 4):key_start])
+    scheme_kind = _AUTH_SCHEME_KIND.get(text[start:end].lower()) if bare else None
+    if scheme_kind is not None:  # token: Bearer <credential> -- keep the scheme word
+        cred = _CREDENTIAL_AFTER_SCHEME_RE.match(text, end)
+        if cred is not None:
+            if cred.group(1).startswith(_PLACEHOLDER_PREFIX):
+                return None
+            return key_start, (cred.start(1), cred.end(1), scheme_kind, "")
     # A bare value under a quoted key ("password": 1234) is a JSON/Python
     # literal: quote the placeholder so the document stays parseable.
     quote = m.group("kq") if bare else ""
@@ -328,16 +371,37 @@ def _scan_kv(text: str, lower: str) -> Iterator[_Raw]:
         yield raw
 
 
+_LUHN_DOUBLED = str.maketrans("0123456789", "0246813579")  # 2d, minus 9 if > 9
+
+
 def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        n = ord(ch) - 48
-        if i % 2:
-            n *= 2
-            if n > 9:
-                n -= 9
-        total += n
-    return total % 10 == 0
+    plain = digits[-1::-2]
+    doubled = digits[-2::-2].translate(_LUHN_DOUBLED)
+    return (sum(map(int, plain)) + sum(map(int, doubled))) % 10 == 0
+
+
+def _parity_prefix_sums(values: list[int], parity: int) -> list[int]:
+    masked = values[:]
+    masked[1 - parity::2] = [0] * len(masked[1 - parity::2])
+    return list(itertools.accumulate(masked, initial=0))
+
+
+class _LuhnIndex:
+    """O(1) Luhn check of any slice of a long digit string (long digit runs)."""
+
+    __slots__ = ("plain", "doubled")
+
+    def __init__(self, digits: str) -> None:
+        plain = list(map(int, digits))
+        doubled = list(map(int, digits.translate(_LUHN_DOUBLED)))
+        self.plain = (_parity_prefix_sums(plain, 0), _parity_prefix_sums(plain, 1))
+        self.doubled = (_parity_prefix_sums(doubled, 0), _parity_prefix_sums(doubled, 1))
+
+    def ok(self, start: int, end: int) -> bool:
+        # the last digit is not doubled, then every other one going left
+        r = (end - 1) % 2
+        plain, doubled = self.plain[r], self.doubled[1 - r]
+        return (plain[end] - plain[start] + doubled[end] - doubled[start]) % 10 == 0
 
 
 def _card_prefix_ok(digits: str) -> bool:
@@ -350,21 +414,30 @@ def _card_prefix_ok(digits: str) -> bool:
 
 
 def _json_number_quote(text: str, start: int, end: int) -> str:
-    """'"' if text[start:end] is the bare number value of a JSON key, else ''."""
+    """The quote to wrap a placeholder in if text[start:end] is the bare number
+    value of a JSON key (``"card": 4111...``), else "".  The key's quote tells
+    the level: ``\\"card\\": 4111...`` is JSON inside a JSON string."""
+    if not text[start:end].isdigit():
+        return ""  # with spaces or dashes it is text, not a JSON number
+    j = end
+    while j < len(text) and text[j] in " \t\r\n":
+        j += 1
+    if j < len(text) and text[j] not in ",}\\":
+        return ""
     i = start - 1
-    while i >= 0 and text[i] in " \t":
+    while i >= 0 and text[i] in " \t\r\n":
         i -= 1
     if i < 0 or text[i] != ":":
         return ""
     i -= 1
-    while i >= 0 and text[i] in " \t":
+    while i >= 0 and text[i] in " \t\r\n":
         i -= 1
     if i < 0 or text[i] != '"':
         return ""
-    j = end
-    while j < len(text) and text[j] in " \t\r\n":
-        j += 1
-    return '"' if j == len(text) or text[j] in ",}]" else ""
+    k = i
+    while k > 0 and text[k - 1] == "\\":
+        k -= 1
+    return '\\"' if (i - k) % 2 else '"'
 
 
 _MAX_CARD_GROUPS = 6  # 4-4-4-4, 4-6-5, 4-4-4-4-3 ...; not one digit per group
@@ -375,13 +448,19 @@ def _cards(m: re.Match[str], text: str) -> Iterator[_Raw]:
     after = text[end:end + 2]
     if after[:1].isalpha() or after[:1] == "_":
         return  # part of a hex id or a word
-    if after[:1] in ".," and after[1:2].isdigit():
+    if after[:1] == "." and after[1:2].isdigit():
         return  # a decimal number
     groups = [g.span() for g in _DIGITS_RE.finditer(text, m.start(), end)]
-    counts = [0]
+    counts = [0]  # digits before group i
     for a, b in groups:
         counts.append(counts[-1] + b - a)
+    all_digits = "".join(text[a:b] for a, b in groups)
     n = len(groups)
+    if n > 2 * _MAX_CARD_GROUPS:
+        luhn = _LuhnIndex(all_digits).ok
+    else:
+        def luhn(start: int, end: int) -> bool:
+            return _luhn_ok(all_digits[start:end])
     i = 0
     while i < n:  # leftmost-longest window of whole digit groups that is a card
         hit = False
@@ -392,8 +471,8 @@ def _cards(m: re.Match[str], text: str) -> Iterator[_Raw]:
                     continue
                 if count < 13:
                     break
-                digits = "".join(text[a:b] for a, b in groups[i:j + 1])
-                if _card_prefix_ok(digits) and _luhn_ok(digits):
+                first = counts[i]
+                if _card_prefix_ok(all_digits[first:first + 4]) and luhn(first, counts[j + 1]):
                     start, stop = groups[i][0], groups[j][1]
                     yield start, stop, "card_number", _json_number_quote(text, start, stop)
                     i = j + 1
@@ -438,11 +517,25 @@ _RULES: tuple[_Rule | _KeyValueRule, ...] = (
 
 def _scan(text: str) -> list[_Hit]:
     lower = text.lower()
+    same_offsets = len(lower) == len(text)
     raw: list[_Hit] = []
     for priority, rule in enumerate(_RULES):
-        for start, end, kind, quote in rule.scan(text, lower):
-            if end > start:
-                raw.append(_Hit(start, end, kind, priority, quote))
+        if type(rule) is _Rule:  # inlined _Rule.scan: this loop runs on every log line
+            if not rule.icase:
+                matches = rule.fast.finditer(text)
+            elif same_offsets:
+                matches = rule.fast.finditer(lower)
+            else:  # lower-casing moved offsets (rare non-ASCII): slower exact search
+                matches = rule.slow.finditer(text)
+            handler = rule.handler
+            for m in matches:
+                for start, end, kind, quote in handler(m, text):
+                    if end > start:
+                        raw.append(_Hit(start, end, kind, priority, quote))
+        else:
+            for start, end, kind, quote in rule.scan(text, lower):
+                if end > start:
+                    raw.append(_Hit(start, end, kind, priority, quote))
     if len(raw) <= 1:
         return raw
     raw.sort(key=lambda h: (h.start, h.start - h.end, h.priority))
@@ -461,7 +554,8 @@ def _scan(text: str) -> list[_Hit]:
 
 
 def find_secrets(text: str) -> list[SecretMatch]:
-    """All secrets in ``text``, in order, non-overlapping."""
+    """All secrets in ``text``, in order, non-overlapping; ``text[m.start:m.end]``
+    is the sensitive part (the key of a pair or the ``Bearer`` word is not)."""
     if not isinstance(text, str) or not text:
         return []
     return [SecretMatch(h.kind, h.start, h.end) for h in _scan(text)]
@@ -486,6 +580,22 @@ def redact(text: Any) -> Any:
     hits = _scan(text)
     if not hits:
         return text
+    # A replacement can complete a context around it (a URL's userinfo whose
+    # password held a token with a "/", nested PEM headers ...): redact until
+    # nothing is left, so that redact(redact(x)) == redact(x).  Clean text pays
+    # one scan, text with secrets two.
+    for _ in range(_MAX_PASSES):
+        text = _apply(text, hits)
+        hits = _scan(text)
+        if not hits:
+            break
+    return text
+
+
+_MAX_PASSES = 4
+
+
+def _apply(text: str, hits: list[_Hit]) -> str:
     parts: list[str] = []
     pos = 0
     for hit in hits:

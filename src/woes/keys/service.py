@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from woes.auth.cache import mark_auth_changed
 from woes.auth.principal import Principal
 from woes.core.errors import ProblemError, not_found, validation_error
 from woes.core.security import API_KEY_PREFIX, WIDGET_KEY_PREFIX, random_token, sha256_hex
@@ -78,6 +79,7 @@ def do_rotate_key(session: Session, workspace_id: uuid.UUID, key_id: uuid.UUID, 
         .where(ApiKeySecret.key_id == key.id, or_(ApiKeySecret.valid_until.is_(None), ApiKeySecret.valid_until > grace_end))
         .values(valid_until=grace_end)
     )
+    mark_auth_changed(session)
     secret = _new_secret()
     key.prefix = secret[:PREFIX_LEN]
     session.add(ApiKeySecret(key_id=key.id, secret_hash=sha256_hex(secret), prefix=key.prefix))
@@ -90,6 +92,7 @@ def do_rotate_key(session: Session, workspace_id: uuid.UUID, key_id: uuid.UUID, 
 def do_revoke_key(session: Session, workspace_id: uuid.UUID, key_id: uuid.UUID, actor: Actor) -> ApiKey:
     key = get_key(session, workspace_id, key_id)
     if key.revoked_at is None:
+        mark_auth_changed(session)
         key.revoked_at = utcnow()
         session.flush()
         record_event(session, workspace_id=workspace_id, type="key.revoked", resource_type="api_key",

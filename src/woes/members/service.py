@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from woes.auth.cache import mark_auth_changed
 from woes.auth.principal import Principal, effective_permissions
 from woes.core.errors import ProblemError, conflict, not_found, validation_error
 from woes.core.security import hash_password, random_token, sha256_hex, verify_password
@@ -123,6 +124,7 @@ def do_update_member(session: Session, workspace_id: uuid.UUID, member_id: uuid.
             member.permissions = new
             changed.append("permissions")
     if changed:
+        mark_auth_changed(session)
         member.updated_at = utcnow()
         session.flush()
         record_event(session, workspace_id=workspace_id, type="member.updated", resource_type="member",
@@ -138,6 +140,7 @@ def do_remove_member(session: Session, workspace_id: uuid.UUID, member_id: uuid.
         if member.status == "active" and _owner_count(session, workspace_id) <= 1:
             raise conflict("The last owner cannot be removed.")
     data = member_view(member, user)
+    mark_auth_changed(session)
     session.delete(member)
     record_event(session, workspace_id=workspace_id, type="member.removed", resource_type="member",
                  resource_id=member_id, data=data, actor=p.actor)

@@ -4,8 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from woes.auth.deps import ReadDB, WriteDB, require
+from woes.auth.deps import ReadDB, WriteDB, fast_read, require
 from woes.auth.principal import Principal
+from woes.core.schemas import respond
 from woes.workspaces import service
 from woes.workspaces.schemas import WorkspaceOut, WorkspacePatch
 
@@ -13,10 +14,11 @@ router = APIRouter(prefix="/api/v1/workspace", tags=["workspace"])
 
 
 @router.get("", response_model=WorkspaceOut)
+@fast_read
 def get_workspace(p: Annotated[Principal, Depends(require("workspace:read"))], db: ReadDB):
-    return service.get_workspace(db, p.workspace_id)
+    return respond(WorkspaceOut, service.get_workspace(db, p.workspace_id))
 
 
 @router.patch("", response_model=WorkspaceOut)
 def update_workspace(body: WorkspacePatch, p: Annotated[Principal, Depends(require("workspace:write"))], db: WriteDB):
-    return service.do_update_workspace(db, p.workspace_id, body, p.actor)
+    return respond(WorkspaceOut, service.do_update_workspace(db, p.workspace_id, body, p.actor))
