@@ -17,9 +17,6 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy/libpq URL; unset means SQLite in data_dir. postgresql://... switches to PostgreSQL."
     )
     redis_url: str | None = Field(None, description="Redis URL for shared rate limits and live-event fan-out.")
-    secret_key: str | None = Field(
-        None, description="Key for encrypting stored credentials and signing tokens; generated into data_dir if unset."
-    )
     job_backend: str = Field(
         "auto", description="auto | embedded | procrastinate. auto = procrastinate on PostgreSQL, embedded on SQLite."
     )

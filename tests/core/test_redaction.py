@@ -609,6 +609,13 @@ def test_redact_value_nested_structures() -> None:
     assert out is not original and out["items"] is not original["items"]
 
 
+def test_redact_value_keeps_dict_keys() -> None:
+    key = "ghp_" + _fill(36)
+    out = redact_value({key: "v", "password": "x"})
+    assert list(out) == [key, "password"]
+    assert out["password"] == "[REDACTED:password]"
+
+
 def test_redact_value_scalars_and_other_types() -> None:
     assert redact_value(None) is None
     assert redact_value(5) == 5

@@ -646,7 +646,8 @@ def _redact_secret_field(value: str, kind: str) -> str:
 def redact_value(obj: Any) -> Any:
     """A redacted copy of ``obj`` (dicts/mappings, lists, tuples, sets, strings).
 
-    Strings are passed through :func:`redact` (dict keys too).  The string value
+    Strings are passed through :func:`redact` (dict keys are kept as they
+    are, so ``redact_value({k: v})[k]`` works).  The string value
     of a key that names a secret (password, secret, token, api_key,
     authorization, cookie, private_key, access_key ...) is replaced as a whole;
     non-string values (None, bools, numbers) are kept.  Other objects are
@@ -679,7 +680,7 @@ def _redact_container(obj: Any, active: set[int]) -> Any:
                 value = _redact_secret_field(value, kind)
             else:
                 value = _redact_obj(value, active)
-            out[redact(key) if isinstance(key, str) else key] = value
+            out[key] = value  # keys are kept: callers look values up by them
         return out
     items = [_redact_obj(item, active) for item in obj]
     if isinstance(obj, list):

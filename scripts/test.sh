@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Sets up a virtualenv with Woes and its test dependencies, then runs the whole suite
+# (every database test on SQLite and on PostgreSQL at 127.0.0.1:5432).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/pip install --quiet --upgrade pip
+.venv/bin/pip install --quiet -e '.[test]'
+exec .venv/bin/pytest "$@"
