@@ -79,7 +79,9 @@ class Database:
             _configure_sqlite(self.engine)
         else:
             self.engine = create_engine(url, echo=echo, pool_size=min(pool_size, 20), max_overflow=20, pool_pre_ping=True)
-        self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
+        # Reads on PostgreSQL run in autocommit: one round trip per query instead of BEGIN/SELECT/ROLLBACK.
+        read_bind = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._read = sessionmaker(bind=read_bind, expire_on_commit=False)
         self._write = sessionmaker(
             bind=self.engine.execution_options(woes_write=True), expire_on_commit=False
         )
