@@ -6,10 +6,10 @@ import threading
 import uuid
 from typing import Annotated
 
+from conftest import make_key
 from fastapi import Depends
 from fastapi.testclient import TestClient
 
-from conftest import make_key
 from woes.app import create_app
 from woes.auth.deps import require
 from woes.auth.principal import Principal

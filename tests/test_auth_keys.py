@@ -8,9 +8,9 @@ import time
 from datetime import timedelta
 from uuid import UUID
 
+from conftest import all_database_text, make_key
 from sqlalchemy import update
 
-from conftest import all_database_text, make_key
 from woes.core.logging import configure_logging
 from woes.db import utcnow
 from woes.keys.models import ApiKey

@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
-
+from sqlalchemy import select
 from support import jobs_fixture  # noqa: F401  (registers the test job handlers in this process)
+
 from woes.events.models import DomainEvent
 from woes.events.service import SYSTEM, record_event
 from woes.jobs.queue import make_queue
-from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from woes.events.models import DomainEvent
 from sqlalchemy import select
+
+from woes.events.models import DomainEvent
 
 
 def test_get_and_patch_workspace(client, ws, runtime):

@@ -1,4 +1,5 @@
-from woes.cli import main
 import sys
+
+from woes.cli import main
 
 sys.exit(main())

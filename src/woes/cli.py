@@ -31,7 +31,7 @@ def _load_job_modules() -> None:
         importlib.import_module(name)
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
+def _migrated_database(args: argparse.Namespace):
     from woes.db import Database
     from woes.migrate import upgrade
 
@@ -40,24 +40,23 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     upgrade(db)
+    return db
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _migrated_database(args).dispose()
     print("migrations applied")
     return 0
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from woes.db import Database
     from woes.events.service import SYSTEM
     from woes.keys.schemas import ApiKeyCreate, WidgetKeyCreate
     from woes.keys.service import do_create_key, do_create_widget_key
     from woes.members.service import do_create_owner
-    from woes.migrate import upgrade
     from woes.workspaces.service import do_create_workspace
 
-    settings = _settings(args)
-    if not settings.is_postgres:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url)
-    upgrade(db)
+    db = _migrated_database(args)
     password = args.password or secrets.token_urlsafe(12)
     with db.transaction() as session:
         ws = do_create_workspace(session, name=args.name, actor=SYSTEM)

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from woes.auth.principal import ALL_SCOPES, Principal
 from woes.auth.service import NO_CREDENTIALS, AuthFailure

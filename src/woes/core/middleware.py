@@ -79,21 +79,24 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if not log.isEnabledFor(logging.INFO):
-                return
-            principal: Principal | None = _state(scope).get("principal")
-            log.info(
-                "request",
-                extra={
-                    "requestId": request_id,
-                    "method": scope["method"],
-                    "path": redact(scope["path"]),
-                    "status": status_holder[0],
-                    "durationMs": round((time.perf_counter() - started) * 1000, 2),
-                    "workspaceId": str(principal.workspace_id) if principal else None,
-                    "principal": f"{principal.kind}:{principal.subject_id}" if principal else None,
-                },
-            )
+            if log.isEnabledFor(logging.INFO):
+                self._log(scope, request_id, status_holder[0], started)
+
+    @staticmethod
+    def _log(scope: Scope, request_id: str, status: int, started: float) -> None:
+        principal: Principal | None = _state(scope).get("principal")
+        log.info(
+            "request",
+            extra={
+                "requestId": request_id,
+                "method": scope["method"],
+                "path": redact(scope["path"]),
+                "status": status,
+                "durationMs": round((time.perf_counter() - started) * 1000, 2),
+                "workspaceId": str(principal.workspace_id) if principal else None,
+                "principal": f"{principal.kind}:{principal.subject_id}" if principal else None,
+            },
+        )
 
 
 class BodyLimitExceeded(Exception):

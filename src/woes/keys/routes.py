@@ -4,16 +4,22 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
+from sqlalchemy import select
 
 from woes.auth.deps import ReadDB, WriteDB, require
 from woes.auth.principal import Principal
 from woes.core.pagination import Page, paginate
 from woes.keys import service
-from woes.keys.models import WidgetKey
+from woes.keys.models import ApiKey, WidgetKey
 from woes.keys.schemas import (
-    ApiKeyCreate, ApiKeyOut, ApiKeyRotate, ApiKeyWithSecret, WidgetKeyCreate, WidgetKeyOut, WidgetKeyPatch,
+    ApiKeyCreate,
+    ApiKeyOut,
+    ApiKeyRotate,
+    ApiKeyWithSecret,
+    WidgetKeyCreate,
+    WidgetKeyOut,
+    WidgetKeyPatch,
 )
-from sqlalchemy import select
 
 router = APIRouter(prefix="/api/v1", tags=["keys"])
 KeysRead = Annotated[Principal, Depends(require("keys:read"))]
@@ -22,7 +28,7 @@ KeysWrite = Annotated[Principal, Depends(require("keys:write"))]
 
 @router.get("/keys", summary="List API keys")
 def list_keys(p: KeysRead, db: ReadDB, page: Page) -> dict:
-    return paginate(db, service.list_keys_stmt(p.workspace_id), service.ApiKey, page, "keys", service.key_view)
+    return paginate(db, service.list_keys_stmt(p.workspace_id), ApiKey, page, "keys", service.key_view)
 
 
 @router.post("/keys", status_code=201, response_model=ApiKeyWithSecret, summary="Create an API key (secret shown once)")

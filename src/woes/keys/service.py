@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from woes.auth.cache import mark_auth_changed
 from woes.auth.principal import Principal
-from woes.core.errors import ProblemError, not_found, validation_error
+from woes.core.errors import ProblemError, validation_error
+from woes.core.scoping import get_in_workspace
 from woes.core.security import API_KEY_PREFIX, WIDGET_KEY_PREFIX, random_token, sha256_hex
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
@@ -30,10 +31,7 @@ def key_view(key: ApiKey) -> dict[str, Any]:
 
 
 def get_key(session: Session, workspace_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
-    key = session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.workspace_id == workspace_id))
-    if key is None:
-        raise not_found("API key")
-    return key
+    return get_in_workspace(session, ApiKey, workspace_id, key_id, "API key")
 
 
 def list_keys_stmt(workspace_id: uuid.UUID):
@@ -107,10 +105,7 @@ def widget_key_view(wk: WidgetKey) -> dict[str, Any]:
 
 
 def get_widget_key(session: Session, workspace_id: uuid.UUID, widget_key_id: uuid.UUID) -> WidgetKey:
-    wk = session.scalar(select(WidgetKey).where(WidgetKey.id == widget_key_id, WidgetKey.workspace_id == workspace_id))
-    if wk is None:
-        raise not_found("Widget key")
-    return wk
+    return get_in_workspace(session, WidgetKey, workspace_id, widget_key_id, "Widget key")
 
 
 def do_create_widget_key(session: Session, workspace_id: uuid.UUID, body: WidgetKeyCreate, actor: Actor) -> WidgetKey:

@@ -4,10 +4,11 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-29
 """
-from alembic import op
 import sqlalchemy as sa
-import woes.db
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import woes.db
 
 revision = '0001'
 down_revision = None
