@@ -44,3 +44,15 @@ def make_widget_key(client: TestClient, ws: Any) -> str:
 @factory("member_id")
 def make_member(client: TestClient, ws: Any) -> str:
     return _post(client, ws, "/api/v1/members", {"email": "victim-member@example.com", "role": "member"})["id"]
+
+
+def _load_domain_factories() -> None:
+    """Each domain keeps its factories in tests/tenancy_<domain>.py; import them all."""
+    import importlib
+    from pathlib import Path
+
+    for path in sorted(Path(__file__).parent.glob("tenancy_*.py")):
+        importlib.import_module(path.stem)
+
+
+_load_domain_factories()

@@ -32,10 +32,14 @@ def test_not_ready_when_migrations_behind(client, runtime):
     from sqlalchemy import text
 
     with runtime.db.transaction() as s:
-        s.execute(text("UPDATE alembic_version SET version_num = 'old'"))
+        versions = [r[0] for r in s.execute(text("SELECT version_num FROM alembic_version"))]
+        s.execute(text("DELETE FROM alembic_version"))
+        s.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0001')"))
     try:
         r = client.get("/readyz")
         assert r.status_code == 503 and r.json()["checks"]["migrations"]["ok"] is False
     finally:
         with runtime.db.transaction() as s:
-            s.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+            s.execute(text("DELETE FROM alembic_version"))
+            for v in versions:
+                s.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": v})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,7 +12,6 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from woes import __version__
-from woes.auth.routes import router as auth_router
 from woes.config import Settings, get_settings
 from woes.core.errors import install_error_handlers
 from woes.core.middleware import (
@@ -21,13 +21,16 @@ from woes.core.middleware import (
     RateLimitMiddleware,
     RequestContextMiddleware,
 )
-from woes.health.routes import router as health_router
-from woes.keys.routes import router as keys_router
-from woes.members.routes import router as members_router
+from woes.models import domain_modules
 from woes.runtime import Runtime
-from woes.workspaces.routes import router as workspace_router
 
-ROUTERS = [health_router, auth_router, workspace_router, members_router, keys_router]
+
+def discover_routers() -> list[Any]:
+    """The `router` of every domain's routes module (woes/<domain>/routes.py)."""
+    return [importlib.import_module(m).router for m in domain_modules("routes")]
+
+
+ROUTERS = discover_routers()
 
 
 def route_scope(route: APIRoute) -> str | None:

@@ -23,14 +23,14 @@ def alembic_config(db: Database | None = None) -> Config:
     return cfg
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
+def upgrade(db: Database, revision: str = "heads") -> None:
     command.upgrade(alembic_config(db), revision)
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+def head_revision() -> tuple[str, ...]:
+    return tuple(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
 
 
-def current_revision(db: Database) -> str | None:
+def current_revision(db: Database) -> tuple[str, ...]:
     with db.engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
