@@ -6,6 +6,7 @@ pytest worker uses its own database `woes_test_<worker>`, migrated once and trun
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import uuid
@@ -34,9 +35,19 @@ PG_BASE = os.environ.get("WOES_TEST_POSTGRES_URL", "postgresql://postgres@127.0.
 _pg_ready: set[str] = set()
 
 
+def _drop_database(name: str) -> None:
+    try:
+        with psycopg.connect(PG_BASE + "postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except psycopg.Error:
+        pass
+
+
 def _pg_url(worker: str) -> str:
-    name = f"woes_test_{worker}"
+    # One database per pytest process (and xdist worker), so that concurrent runs never collide.
+    name = f"woes_test_{worker}_{os.getpid()}"
     if name not in _pg_ready:
+        atexit.register(_drop_database, name)
         with psycopg.connect(PG_BASE + "postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')

@@ -68,6 +68,8 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 40) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.queue: Any = None  # the JobQueue, attached by Runtime.build
+        self.files_dir: str = "files"  # where stored files live, set by Runtime.build
         if self.is_sqlite:
             self.engine = create_engine(
                 url,
@@ -91,7 +93,9 @@ class Database:
         return self.engine.dialect.name
 
     def session(self, *, write: bool = False) -> Session:
-        return (self._write if write else self._read)()
+        session = (self._write if write else self._read)()
+        session.info["woes_db"] = self  # services reach the job queue through it (woes.jobs.enqueue)
+        return session
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

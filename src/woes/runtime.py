@@ -5,6 +5,7 @@ Both build the same Runtime, so there is one code path for the embedded and scal
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from woes.events.bus import EventBus, RedisEventBus
 from woes.events.relay import OutboxRelay
 from woes.jobs.queue import JobQueue, make_queue
 from woes.keys.usage import UsageRecorder
+from woes.models import domain_modules
 
 log = logging.getLogger("woes.runtime")
 
@@ -39,11 +41,15 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, db: Database | None = None) -> Runtime:
+        for module in domain_modules("tasks"):  # job handlers of every domain
+            importlib.import_module(module)
         if not settings.is_postgres:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = db or Database(settings.resolved_database_url)
         bus: EventBus = RedisEventBus(settings.redis_url) if settings.redis_url else EventBus()
         queue = make_queue(db, settings.effective_job_backend)
+        db.queue = queue
+        db.files_dir = str((settings.data_dir / "files").resolve())
         login_limiter = MovingWindowRateLimiter(storage_from_string(settings.redis_url or "memory://"))
         auth_cache = PrincipalCache(ttl=settings.auth_cache_seconds)
         bus.subscribe(auth_cache.on_event)

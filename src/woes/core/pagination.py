@@ -58,17 +58,26 @@ def paginate(
     page: PageParams,
     plural: str,
     serialize: Callable[[Any], Any],
+    *,
+    ascending: bool = False,
+    serialize_all: Callable[[list[Any]], list[Any]] | None = None,
 ) -> dict[str, Any]:
+    """One page of `stmt` (already filtered by workspace). Newest first unless `ascending`.
+    `serialize_all` turns the whole page at once (to batch-load related rows)."""
     created, ident = model.created_at, model.id
     if page.cursor:
         when, last_id = decode_cursor(page.cursor)
-        stmt = stmt.where(or_(created < when, and_(created == when, ident < last_id)))
-    rows = session.scalars(stmt.order_by(created.desc(), ident.desc()).limit(page.limit + 1)).all()
+        if ascending:
+            stmt = stmt.where(or_(created > when, and_(created == when, ident > last_id)))
+        else:
+            stmt = stmt.where(or_(created < when, and_(created == when, ident < last_id)))
+    order = (created.asc(), ident.asc()) if ascending else (created.desc(), ident.desc())
+    rows = session.scalars(stmt.order_by(*order).limit(page.limit + 1)).all()
     has_more = len(rows) > page.limit
-    rows = rows[: page.limit]
+    rows = list(rows[: page.limit])
     return {
         "object": "list",
-        plural: [serialize(r) for r in rows],
+        plural: serialize_all(rows) if serialize_all else [serialize(r) for r in rows],
         "hasMore": has_more,
         "nextCursor": encode_cursor(rows[-1].created_at, rows[-1].id) if has_more else None,
     }

@@ -19,6 +19,7 @@ class DomainEvent(Base):
     __table_args__ = (
         Index("ix_events_workspace_seq", "workspace_id", "seq"),
         Index("ix_events_undispatched", "dispatched_at", "seq"),
+        Index("ix_events_aggregate", "workspace_id", "aggregate_id", "seq"),
     )
 
     seq: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -27,6 +28,8 @@ class DomainEvent(Base):
     type: Mapped[str] = mapped_column(String(64))
     resource_type: Mapped[str] = mapped_column(String(40))
     resource_id: Mapped[str] = mapped_column(String(64))
+    # The record whose timeline this event belongs to (a message's or note's conversation, for example).
+    aggregate_id: Mapped[str | None] = mapped_column(String(64))
     actor_type: Mapped[str] = mapped_column(String(20))
     actor_id: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)

@@ -56,6 +56,7 @@ def record_event(
     resource_id: uuid.UUID | str,
     data: dict[str, Any],
     actor: Actor = SYSTEM,
+    aggregate_id: uuid.UUID | str | None = None,
 ) -> DomainEvent:
     """Store one domain event in the caller's transaction."""
     ev = DomainEvent(
@@ -64,6 +65,7 @@ def record_event(
         type=type,
         resource_type=resource_type,
         resource_id=str(resource_id),
+        aggregate_id=str(aggregate_id if aggregate_id is not None else resource_id),
         actor_type=actor.type,
         actor_id=actor.id,
         payload=data,

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Uuid
+from sqlalchemy import Boolean, String, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
@@ -22,5 +22,7 @@ class Workspace(Base):
     business_hours: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     branding: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     identity_mode: Mapped[str] = mapped_column(String(8), default="off")
+    notify_customer_on_issue_resolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    issue_resolved_message: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -34,6 +34,8 @@ class WorkspaceOut(ApiOutput):
     business_hours: list[dict[str, Any]] | None
     branding: dict[str, Any]
     identity_mode: IdentityMode
+    notify_customer_on_issue_resolved: bool
+    issue_resolved_message: str | None
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -47,6 +49,8 @@ class WorkspacePatch(ApiInput):
     business_hours: list[BusinessHoursDay] | None = None
     branding: Branding | None = None
     identity_mode: IdentityMode | None = None
+    notify_customer_on_issue_resolved: bool | None = None
+    issue_resolved_message: str | None = Field(None, max_length=2000, description="Sent to customers of linked conversations; {title} is replaced.")
 
     @field_validator("timezone")
     @classmethod

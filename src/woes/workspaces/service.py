@@ -25,7 +25,8 @@ def workspace_view(ws: Workspace) -> dict[str, Any]:
 
 
 def do_create_workspace(session: Session, *, name: str, actor: Actor) -> Workspace:
-    ws = Workspace(name=name, branding={}, timezone="UTC", default_priority="medium", identity_mode="off")
+    ws = Workspace(name=name, branding={}, timezone="UTC", default_priority="medium", identity_mode="off",
+                   notify_customer_on_issue_resolved=False)
     session.add(ws)
     session.flush()
     record_event(session, workspace_id=ws.id, type="workspace.created", resource_type="workspace",
@@ -42,7 +43,7 @@ def do_update_workspace(session: Session, workspace_id: uuid.UUID, patch: Worksp
     for field, value in changes.items():
         if field == "branding" and value is not None:
             value = {**(ws.branding or {}), **{k: v for k, v in value.items() if v is not None}}
-        if field in ("timezone", "default_priority", "identity_mode") and value is None:
+        if field in ("timezone", "default_priority", "identity_mode", "notify_customer_on_issue_resolved") and value is None:
             continue
         if getattr(ws, field) != value:
             setattr(ws, field, value)

@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from woes.core.schemas import ApiInput, ApiOutput, Timestamp
+
+Channel = Literal["api", "live-chat", "email", "discord"]
+Status = Literal["open", "waiting", "solved"]
+Handling = Literal["agent", "human", "none"]
+MAX_BODY = 8000
+
+
+class CustomerRef(ApiInput):
+    id: uuid.UUID
+
+
+class AssigneeIn(ApiInput):
+    type: Literal["operator", "team", "agent"]
+    id: uuid.UUID
+
+
+class InitialMessage(ApiInput):
+    body: str = Field(min_length=1, max_length=MAX_BODY)
+    role: Literal["user", "assistant"] = "user"
+    attachment_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10)
+
+
+def _check_tags(v: list[str] | None) -> list[str] | None:
+    if v is None:
+        return v
+    out = []
+    for t in v:
+        t = t.strip()
+        if not t or len(t) > 64:
+            raise ValueError("Each tag is 1-64 characters.")
+        if t.lower() not in {x.lower() for x in out}:
+            out.append(t)
+    return out
+
+
+class ConversationCreate(ApiInput):
+    customer: CustomerRef
+    subject: str = Field(min_length=1, max_length=300)
+    channel: Channel = "api"
+    priority: str | None = Field(None, min_length=1, max_length=32)
+    external_id: str | None = Field(None, min_length=1, max_length=255)
+    initial_message: InitialMessage | None = None
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    assignee: AssigneeIn | None = None
+    agent_id: uuid.UUID | None = None
+
+    _tags = field_validator("tags")(classmethod(lambda cls, v: _check_tags(v)))
+
+
+class ConversationPatch(ApiInput):
+    status: Status | None = None
+    waiting_on: Literal["customer", "team"] | None = None
+    priority: str | None = Field(None, min_length=1, max_length=32)
+    subject: str | None = Field(None, min_length=1, max_length=300)
+    tags: list[str] | None = Field(None, max_length=50)
+    custom_fields: dict[str, Any] | None = None
+    assignee: AssigneeIn | None = None
+    snoozed_until: datetime | None = None
+
+    _tags = field_validator("tags")(classmethod(lambda cls, v: _check_tags(v)))
+
+    @field_validator("snoozed_until")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("Give a time zone (e.g. 2027-01-01T09:00:00Z).")
+        return v
+
+
+class CustomerSummary(ApiOutput):
+    id: uuid.UUID
+    name: str | None
+    email: str | None
+    company: str | None
+    identity_source: str
+
+
+class AssigneeOut(ApiOutput):
+    type: str
+    id: uuid.UUID
+
+
+class ConversationOut(ApiOutput):
+    object: Literal["conversation"] = "conversation"
+    id: uuid.UUID
+    channel: str
+    status: Status
+    waiting_on: str | None
+    is_new: bool
+    priority: str
+    subject: str
+    preview: str | None
+    customer: CustomerSummary
+    assignee: AssigneeOut | None
+    agent_id: uuid.UUID | None
+    handling: Handling
+    tags: list[str]
+    custom_fields: dict[str, Any]
+    external_id: str | None
+    snoozed_until: Timestamp | None
+    archived_at: Timestamp | None
+    merged_into_id: uuid.UUID | None
+    first_response_at: Timestamp | None
+    last_message_at: Timestamp | None
+    closed_at: Timestamp | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class MessageCreate(ApiInput):
+    body: str = Field(min_length=1, max_length=MAX_BODY)
+    role: Literal["user", "assistant"] = "user"
+    author_type: Literal["customer", "operator", "agent"] | None = Field(
+        None, description="Defaults: user → customer; assistant → operator (or the calling operator).")
+    author_id: uuid.UUID | None = None
+    attachment_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10)
+    external_id: str | None = Field(None, max_length=255)
+    delivery_status: Literal["queued", "sent", "delivered", "failed"] | None = None
+
+
+class MessageStatePatch(ApiInput):
+    delivery_status: Literal["queued", "sent", "delivered", "failed"] | None = None
+    delivery_error: str | None = Field(None, max_length=500)
+    read: bool | None = None
+
+
+class AttachmentOut(ApiOutput):
+    object: Literal["attachment"] = "attachment"
+    id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    message_id: uuid.UUID | None
+    created_at: Timestamp
+
+
+class MessageOut(ApiOutput):
+    object: Literal["message"] = "message"
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    role: str
+    author: dict[str, Any]
+    body: str
+    body_masked: bool
+    contains_secrets: bool
+    channel: str
+    delivery_status: str
+    delivery_error: str | None
+    read_at: Timestamp | None
+    external_id: str | None
+    attachments: list[AttachmentOut]
+    created_at: Timestamp
+
+
+class ReasonIn(ApiInput):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class OptionalReasonIn(ApiInput):
+    reason: str | None = Field(None, max_length=500)
+
+
+class AssignIn(ApiInput):
+    assignee: AssigneeIn | None
+
+
+class SnoozeIn(ApiInput):
+    until: datetime
+
+    @field_validator("until")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        if v.tzinfo is None:
+            raise ValueError("Give a time zone (e.g. 2027-01-01T09:00:00Z).")
+        return v
+
+
+class MergeIn(ApiInput):
+    source_conversation_id: uuid.UUID

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from woes.db import Base, UTCDateTime, new_id, utcnow
+
+
+class Note(Base):
+    """A private note on a conversation or an issue. Never shown on customer surfaces."""
+
+    __tablename__ = "notes"
+    __table_args__ = (Index("ix_notes_target", "workspace_id", "target_type", "target_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    target_type: Mapped[str] = mapped_column(String(16))  # conversation | issue
+    target_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    author_type: Mapped[str] = mapped_column(String(12))  # operator | automation | agent
+    author_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    body: Mapped[str] = mapped_column(Text)
+    copied_from_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
