@@ -1,0 +1,149 @@
+"""End-to-end scenario over a real HTTP server, watched through the live SSE stream (issue acceptance 2)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+
+from woes.app import create_app
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(settings, runtime):
+    app = create_app(settings, runtime, background=True, migrate=False)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    yield base
+    server.should_exit = True
+    thread.join(20)
+
+
+class StreamReader(threading.Thread):
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        super().__init__(daemon=True)
+        self.url, self.headers = url, headers
+        self.events: list[dict] = []
+        self.ids: list[str] = []
+        self.connected = threading.Event()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        with httpx.Client(timeout=httpx.Timeout(5, read=30)) as c, c.stream("GET", self.url, headers=self.headers) as r:
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+            self.connected.set()
+            current: dict[str, str] = {}
+            for line in r.iter_lines():
+                if self.stop.is_set():
+                    return
+                if line == "":
+                    if "data" in current:
+                        self.events.append(json.loads(current["data"]))
+                        self.ids.append(current.get("id", ""))
+                    current = {}
+                elif not line.startswith(":") and ":" in line:
+                    k, _, v = line.partition(":")
+                    current[k] = v.lstrip()
+
+
+def _wait_for(pred, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_support_scenario_streams_every_event_in_order(live_server, ws):
+    h = ws.headers
+    before = httpx.get(live_server + "/api/v1/events?limit=500", headers=h).json()["events"][-1]["seq"]
+    reader = StreamReader(live_server + "/api/v1/events/stream?heartbeat=1", h)
+    reader.start()
+    assert reader.connected.wait(10)
+    with httpx.Client(base_url=live_server, headers=h, timeout=20) as c:
+        cust = c.put("/api/v1/customers/by-external-id/user-42", json={"name": "Ada", "email": "ada@example.com"})
+        assert cust.status_code in (200, 201), cust.text
+        conv = c.post("/api/v1/conversations", json={"customer": {"id": cust.json()["id"]}, "subject": "429 on /v1/charges",
+                                                     "initialMessage": {"body": "I get 429 on every call"}}).json()
+        cid = conv["id"]
+        assert c.post(f"/api/v1/conversations/{cid}/notes", json={"body": "enterprise customer"}).status_code == 201
+        assert c.patch(f"/api/v1/conversations/{cid}", json={"tags": ["rate-limits"]}).status_code == 200
+        owner = c.get("/api/v1/members").json()["members"][0]["id"]
+        assert c.post(f"/api/v1/conversations/{cid}/assign", json={"assignee": {"type": "operator", "id": owner}}).status_code == 200
+        assert c.post(f"/api/v1/conversations/{cid}/takeover", json={"reason": "needs an engineer"}).status_code == 200
+        issue = c.post(f"/api/v1/conversations/{cid}/convert-to-issue", json={"title": "Rate limiter too strict"}).json()
+        assert c.patch(f"/api/v1/issues/{issue['id']}", json={"status": "resolved"}).status_code == 200
+        notes = c.get(f"/api/v1/conversations/{cid}/notes").json()["notes"]
+        assert notes[-1]["authorType"] == "automation" and issue["reference"] in notes[-1]["body"]
+        log = c.get("/api/v1/events?limit=500").json()["events"]
+
+    expected = [e for e in log if e["seq"] > before]
+    assert _wait_for(lambda: reader.events and reader.events[-1]["id"] == expected[-1]["id"]), (len(reader.events), len(expected))
+    reader.stop.set()
+    assert [e["id"] for e in reader.events] == [e["id"] for e in expected]      # every event, same order
+    assert [int(i) for i in reader.ids] == [e["seq"] for e in reader.events]  # SSE id = seq (for Last-Event-ID)
+    types = [e["type"] for e in expected]
+    for t in ("customer.created", "conversation.created", "message.created", "note.created", "conversation.updated",
+              "conversation.assigned", "conversation.handed_off", "issue.created", "issue.linked", "issue.resolved"):
+        assert t in types, t
+    assert types.index("conversation.created") < types.index("note.created") < types.index("conversation.handed_off") \
+        < types.index("issue.created") < types.index("issue.resolved")
+    assert len({e["id"] for e in expected}) == len(expected)  # stable, unique ids
+
+
+def test_stream_resumes_after_last_event_id(live_server, ws):
+    with httpx.Client(base_url=live_server, headers=ws.headers, timeout=20) as c:
+        cust = c.post("/api/v1/customers", json={"name": "Bo"}).json()
+        for i in range(3):
+            c.post("/api/v1/conversations", json={"customer": {"id": cust["id"]}, "subject": f"s{i}"})
+        log = c.get("/api/v1/events?limit=500").json()["events"]
+    resume_from = log[-3]["seq"]
+    reader = StreamReader(live_server + "/api/v1/events/stream?heartbeat=1", {**ws.headers, "Last-Event-ID": str(resume_from)})
+    reader.start()
+    assert _wait_for(lambda: len(reader.events) >= 2)
+    reader.stop.set()
+    assert [e["id"] for e in reader.events[:2]] == [e["id"] for e in log[-2:]]
+
+
+def test_stream_filters_by_permission_and_workspace(live_server, ws, make_workspace):
+    other = make_workspace("Other")
+    with httpx.Client(base_url=live_server, headers=ws.headers, timeout=20) as c:
+        key = c.post("/api/v1/keys", json={"name": "inbox", "scopes": ["conversations:read"]}).json()["secret"]
+    reader = StreamReader(live_server + "/api/v1/events/stream?heartbeat=1", {"Authorization": f"Bearer {key}"})
+    reader.start()
+    assert reader.connected.wait(10)
+    with httpx.Client(base_url=live_server, headers=ws.headers, timeout=20) as c:
+        cust = c.post("/api/v1/customers", json={"name": "Cy"}).json()           # customers:* → not visible
+        c.post("/api/v1/conversations", json={"customer": {"id": cust["id"]}, "subject": "visible"})
+    with httpx.Client(base_url=live_server, headers=other.headers, timeout=20) as c:
+        cust = c.post("/api/v1/customers", json={"name": "Other"}).json()
+        c.post("/api/v1/conversations", json={"customer": {"id": cust["id"]}, "subject": "other workspace"})
+    assert _wait_for(lambda: any(e["type"] == "conversation.created" for e in reader.events))
+    time.sleep(1.5)
+    reader.stop.set()
+    assert {e["type"] for e in reader.events} == {"conversation.created"}
+    assert all(e["workspaceId"] == str(ws.id) for e in reader.events)
+    r = httpx.get(live_server + "/api/v1/events/stream", headers={"Authorization": "Bearer woesk_nope"})
+    assert r.status_code == 401
