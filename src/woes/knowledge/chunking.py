@@ -1,0 +1,141 @@
+"""Chunks for retrieval: heading-aware Markdown sections (code blocks kept whole where possible) and
+several self-contained views of each endpoint, so long operations stay findable past the embedding
+model's 256-token window."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+TARGET_WORDS = 160  # ~210 WordPiece tokens: inside MiniLM's 256-token window
+HARD_MAX_WORDS = 400  # a single code block longer than this is split
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+@dataclass
+class ChunkText:
+    heading: str | None
+    text: str
+    kind: str = "section"
+
+
+def _blocks(markdown: str) -> list[tuple[str, str | None, int]]:
+    """Split into blocks (paragraph, list, table, fenced code) tagged with the heading path above them."""
+    blocks: list[tuple[str, str | None, int]] = []
+    path: list[str] = []
+    buf: list[str] = []
+    in_fence = False
+
+    def flush() -> None:
+        if buf and "".join(buf).strip():
+            blocks.append(("\n".join(buf).strip("\n"), " > ".join(path) or None, len(path)))
+        buf.clear()
+
+    for line in markdown.splitlines():
+        if _FENCE.match(line):
+            if not in_fence:
+                flush()
+            buf.append(line)
+            in_fence = not in_fence
+            if not in_fence:
+                flush()
+            continue
+        if in_fence:
+            buf.append(line)
+            continue
+        m = _HEADING.match(line)
+        if m:
+            flush()
+            level = len(m.group(1))
+            path[:] = path[: level - 1] + [m.group(2).strip()]
+            continue
+        if not line.strip():
+            flush()
+            continue
+        buf.append(line)
+    flush()
+    return blocks
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _split_long(text: str) -> list[str]:
+    lines, out, cur = text.splitlines(), [], []
+    for line in lines:
+        cur.append(line)
+        if _words("\n".join(cur)) >= HARD_MAX_WORDS:
+            out.append("\n".join(cur))
+            cur = []
+    if cur:
+        out.append("\n".join(cur))
+    return out
+
+
+def chunk_markdown(markdown: str, title: str | None = None) -> list[ChunkText]:
+    chunks: list[ChunkText] = []
+    cur: list[str] = []
+    cur_heading: str | None = None
+
+    def emit() -> None:
+        if cur:
+            head = cur_heading or title
+            prefix = f"{title} — {cur_heading}" if title and cur_heading and not cur_heading.startswith(title) else head
+            chunks.append(ChunkText(head, ((prefix + "\n\n") if prefix else "") + "\n\n".join(cur)))
+        cur.clear()
+
+    for text, heading, _level in _blocks(markdown):
+        pieces = _split_long(text) if _words(text) > HARD_MAX_WORDS else [text]
+        for piece in pieces:
+            if heading != cur_heading or (cur and _words("\n".join(cur)) + _words(piece) > TARGET_WORDS):
+                emit()
+                cur_heading = heading
+            cur.append(piece)
+    emit()
+    return chunks
+
+
+def _param_line(p: dict[str, Any]) -> str:
+    s = f"{p['name']} ({p.get('location', '')}{', ' + p['type'] if p.get('type') else ''}{', required' if p.get('required') else ''})"
+    if p.get("description"):
+        s += ": " + " ".join(p["description"].split())[:300]
+    if p.get("enum"):
+        s += " One of: " + ", ".join(map(str, p["enum"][:30]))
+    return s
+
+
+def endpoint_chunks(rec: dict[str, Any]) -> list[ChunkText]:
+    """An overview chunk, then chunks of parameters/fields/responses, each prefixed with the operation."""
+    key = rec["operation_key"]
+    head = key + (f" — {rec['summary']}" if rec.get("summary") else "")
+    desc = " ".join((rec.get("description") or "").split())
+    names = [p["name"] for p in rec.get("parameters") or []]
+    body = rec.get("request_body") or {}
+    names += [f["name"] for f in body.get("fields") or []][:40]
+    overview = head + ("\n" + " ".join(desc.split()[:110]) if desc else "")
+    if rec.get("operation_id"):
+        overview += f"\nOperation id: {rec['operation_id']}"
+    if names:
+        overview += "\nParameters: " + ", ".join(names[:40])
+    out = [ChunkText(head, overview, "endpoint")]
+    lines = [_param_line(p) for p in rec.get("parameters") or []]
+    lines += [_param_line({**f, "location": "body"}) for f in body.get("fields") or []]
+    ok = next((r for r in rec.get("responses") or [] if str(r.get("code", "")).startswith("2")), None)
+    if ok and ok.get("fields"):
+        lines.append("Response fields: " + ", ".join(f["name"] for f in ok["fields"][:60]))
+    if len(desc.split()) > 110:
+        rest = desc.split()[110:]
+        for i in range(0, len(rest), TARGET_WORDS):
+            out.append(ChunkText(head, head + "\n" + " ".join(rest[i: i + TARGET_WORDS]), "endpoint"))
+    cur: list[str] = []
+    for line in lines:
+        if cur and _words("\n".join(cur)) + _words(line) > TARGET_WORDS:
+            out.append(ChunkText(head, head + "\n" + "\n".join(cur), "endpoint"))
+            cur = []
+        cur.append(line)
+    if cur:
+        out.append(ChunkText(head, head + "\n" + "\n".join(cur), "endpoint"))
+    return out

@@ -1,0 +1,202 @@
+"""Endpoint records ↔ stored rows, the generated endpoint Markdown (the evidence the agent cites), and
+the search text of an endpoint (every name a developer might type: parameters, fields, enum values)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any
+
+from woes.knowledge.importers.base import Endpoint as ParsedEndpoint
+
+MAX_DESC = 4000
+MAX_FIELDS_MD = 120
+
+
+def record(ep: ParsedEndpoint) -> dict[str, Any]:
+    """The stored, JSON-ready form of a parsed endpoint (camelCase inside nested records)."""
+    def clean(obj: Any) -> Any:
+        if dataclasses.is_dataclass(obj):
+            return {_camel(k): clean(v) for k, v in dataclasses.asdict(obj).items() if v not in (None, [], {})}
+        if isinstance(obj, list):
+            return [clean(x) for x in obj]
+        if isinstance(obj, dict):
+            return {str(k): clean(v) for k, v in obj.items()}
+        if isinstance(obj, str):
+            return obj.replace("\x00", "")
+        return obj
+
+    return {
+        "operation_key": ep.operation_key[:600], "method": ep.method, "path": (ep.path or "")[:600] or None,
+        "operation_id": (ep.operation_id or "")[:300] or None, "summary": _text(ep.summary),
+        "description": _text(ep.description), "tags": [t[:100] for t in ep.tags][:20],
+        "parameters": [clean(p) for p in ep.parameters],
+        "request_body": clean(ep.request_body) if ep.request_body else None,
+        "responses": [clean(r) for r in ep.responses], "auth": [clean(a) for a in ep.auth],
+        "servers": list(ep.servers)[:10], "examples": [clean(e) for e in ep.examples][:10],
+        "extra": clean(ep.extra), "deprecated": bool(ep.deprecated),
+    }
+
+
+def record_auth(a: Any) -> dict[str, Any]:
+    return {_camel(k): v for k, v in dataclasses.asdict(a).items() if v not in (None, [], {})}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+def _text(value: str | None) -> str | None:
+    return value.replace("\x00", "") if value else None
+
+
+def content_hash(rec: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(rec, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _cell(value: Any, limit: int = 300) -> str:
+    text = " ".join(str(value).split()) if value not in (None, "") else ""
+    text = text.replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _enum(values: list[Any] | None, limit: int = 25) -> str:
+    if not values:
+        return ""
+    shown = ", ".join(f"`{v}`" for v in values[:limit])
+    return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
+
+
+def _fields_table(fields: list[dict[str, Any]]) -> list[str]:
+    lines = ["| field | type | required | description |", "|---|---|---|---|"]
+    for f in fields[:MAX_FIELDS_MD]:
+        desc = _cell(f.get("description"))
+        if f.get("enum"):
+            desc = (desc + " One of: " + _enum(f["enum"])).strip()
+        if f.get("deprecated"):
+            desc = "**Deprecated.** " + desc
+        lines.append(f"| `{f['name']}` | {_cell(f.get('type'))} | {'yes' if f.get('required') else 'no'} | {desc} |")
+    if len(fields) > MAX_FIELDS_MD:
+        lines.append(f"| … | | | {len(fields) - MAX_FIELDS_MD} more fields |")
+    return lines
+
+
+def markdown(rec: dict[str, Any]) -> str:
+    """The endpoint evidence as Markdown: what it does, how to call it, what it takes and returns."""
+    key = rec["operation_key"]
+    title = f"## {key}" + (f" — {_cell(rec['summary'], 200)}" if rec.get("summary") else "")
+    out = [title, ""]
+    if rec.get("deprecated"):
+        out += ["> **Deprecated.**", ""]
+    meta = []
+    if rec.get("operation_id"):
+        meta.append(f"Operation id: `{rec['operation_id']}`")
+    if rec.get("tags"):
+        meta.append("Group: " + ", ".join(rec["tags"]))
+    if meta:
+        out += [" · ".join(meta), ""]
+    desc = rec.get("description") or ""
+    if desc:
+        out += [desc if len(desc) <= MAX_DESC else desc[:MAX_DESC] + "…", ""]
+    if rec.get("auth"):
+        parts = []
+        for a in rec["auth"]:
+            s = f"{a.get('type')} (`{a.get('scheme')}`)"
+            if a.get("parameter"):
+                s += f" in {a.get('location')} `{a['parameter']}`"
+            if a.get("scopes"):
+                s += " scopes: " + ", ".join(f"`{x}`" for x in a["scopes"][:10])
+            parts.append(s)
+        out += ["**Auth:** " + "; ".join(parts), ""]
+    else:
+        out += ["**Auth:** none declared", ""]
+    if rec.get("servers"):
+        out += ["**Servers:** " + ", ".join(f"`{s}`" for s in rec["servers"][:3]), ""]
+    params = rec.get("parameters") or []
+    if params:
+        out += ["### Parameters", "", "| name | in | type | required | description |", "|---|---|---|---|---|"]
+        for p in params[:MAX_FIELDS_MD]:
+            desc = _cell(p.get("description"))
+            if p.get("enum"):
+                desc = (desc + " One of: " + _enum(p["enum"])).strip()
+            if p.get("default") not in (None, ""):
+                desc = (desc + f" Default: `{p['default']}`.").strip()
+            out.append(f"| `{p['name']}` | {p.get('location', '')} | {_cell(p.get('type'))} | "
+                       f"{'yes' if p.get('required') else 'no'} | {desc} |")
+        out.append("")
+    body = rec.get("request_body")
+    if body:
+        ctypes = ", ".join(f"`{c}`" for c in body.get("contentTypes", [])[:5])
+        out += ["### Request body" + (f" ({ctypes})" if ctypes else ""), ""]
+        if body.get("description"):
+            out += [_cell(body["description"], 1000), ""]
+        if body.get("fields"):
+            out += _fields_table(body["fields"]) + [""]
+    responses = rec.get("responses") or []
+    if responses:
+        out += ["### Responses", ""]
+        for r in responses[:12]:
+            out.append(f"- `{r.get('code')}` {_cell(r.get('description'), 300)}")
+        out.append("")
+        ok = next((r for r in responses if str(r.get("code", "")).startswith("2") and r.get("fields")), None)
+        if ok:
+            out += [f"Fields of the `{ok['code']}` response:", ""] + _fields_table(ok["fields"][:60]) + [""]
+    example = example_request(rec)
+    if example:
+        out += ["### Example request", "", "```" + example[0], example[1], "```", ""]
+    for ex in (rec.get("examples") or [])[:2]:
+        content = ex.get("content", "")
+        if content:
+            out += [f"Example: {ex.get('title', '')}", "", "```" + (ex.get("language") or ""), content[:2000], "```", ""]
+    return "\n".join(out).strip() + "\n"
+
+
+def example_request(rec: dict[str, Any]) -> tuple[str, str] | None:
+    """A minimal example call built from the record (curl for HTTP operations)."""
+    method, path = rec.get("method"), rec.get("path")
+    if not method or not path or method not in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"):
+        return None
+    base = (rec.get("servers") or ["https://api.example.com"])[0].rstrip("/")
+    url = base + path.split("#", 1)[0]
+    query = [p for p in rec.get("parameters") or [] if p.get("location") == "query" and p.get("required")]
+    if query:
+        url += "?" + "&".join(f"{p['name']}=…" for p in query[:5])
+    lines = [f"curl -X {method} '{url}'"]
+    for a in rec.get("auth") or []:
+        if a.get("type") == "bearer" or a.get("type") == "oauth2":
+            lines.append("  -H 'Authorization: Bearer $TOKEN'")
+            break
+        if a.get("type") == "basic":
+            lines.append("  -u \"$USER:$PASSWORD\"")
+            break
+        if a.get("type") == "api_key" and a.get("location") == "header" and a.get("parameter"):
+            lines.append(f"  -H '{a['parameter']}: $API_KEY'")
+            break
+    body = rec.get("request_body") or {}
+    required = [f for f in body.get("fields") or [] if f.get("required") and "." not in f["name"] and "[" not in f["name"]]
+    if required:
+        ctype = (body.get("contentTypes") or ["application/json"])[0]
+        if "form" in ctype:
+            lines += [f"  -d '{f['name']}=…'" for f in required[:8]]
+        else:
+            lines.append("  -H 'Content-Type: application/json' -d '" +
+                         json.dumps({f["name"]: "…" for f in required[:8]}) + "'")
+    return "bash", " \\\n".join(lines)
+
+
+def search_text(rec: dict[str, Any]) -> str:
+    """Everything findable about an endpoint, for the lexical index."""
+    parts = [rec["operation_key"], rec.get("operation_id") or "", rec.get("summary") or "", " ".join(rec.get("tags") or []),
+             rec.get("description") or ""]
+    for p in rec.get("parameters") or []:
+        parts += [p["name"], p.get("description") or "", " ".join(map(str, p.get("enum") or []))]
+    body = rec.get("request_body") or {}
+    for f in body.get("fields") or []:
+        parts += [f["name"], f.get("description") or "", " ".join(map(str, f.get("enum") or []))]
+    for r in rec.get("responses") or []:
+        parts.append(r.get("description") or "")
+        for f in r.get("fields") or []:
+            parts.append(f["name"])
+    return "\n".join(x for x in parts if x)

@@ -1,0 +1,313 @@
+"""A scan: load the source's files → detect/parse with its importer → upsert endpoints and documents by
+content hash → rebuild chunks only for what changed (reusing stored embeddings by chunk hash) → index.
+
+Idempotent: unchanged files (same content hash) end the scan at once, re-parsing and re-embedding
+nothing; a changed source reports the added/changed/removed endpoints ("coverage changed")."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, select
+
+from woes.db import Database, utcnow
+from woes.events.service import Actor, record_event
+from woes.knowledge import chunking, evidence, index
+from woes.knowledge.importers.base import ImportContext, ImportError_, ImportResult, SourceFile
+from woes.knowledge.models import Chunk, Document, Endpoint, Scan, Source
+from woes.knowledge.models import SourceFile as SourceFileRow
+
+log = logging.getLogger("woes.knowledge.scan")
+SCAN_ACTOR = Actor("system", "scanner")
+
+
+@dataclass
+class ChunkPlan:
+    owner: tuple[str, str]  # ("endpoint", operation_key) | ("document", path)
+    items: list[chunking.ChunkText] = field(default_factory=list)
+
+
+class ScanFailed(Exception):
+    def __init__(self, reason: str, where: str = "") -> None:
+        super().__init__(reason)
+        self.reason, self.where = reason, where
+
+
+def files_hash(files: list[SourceFile]) -> str:
+    h = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.path):
+        h.update(f.path.encode() + b"\0" + hashlib.sha256(f.data).digest())
+    return h.hexdigest()
+
+
+def _chunk_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def parse_files(files: list[SourceFile], declared_type: str, ctx: ImportContext) -> ImportResult:
+    from woes.knowledge.importers.detect import IMPORTERS, detect_format, load_importers
+
+    load_importers()
+    fmt = declared_type
+    if declared_type == "auto":
+        fmt, _confidence = detect_format(files)
+    importer = IMPORTERS.get(fmt)
+    if importer is None:
+        raise ScanFailed(f"No importer for type '{fmt}'.")
+    return importer.parse(files, ctx)
+
+
+def _embed(texts: list[str]) -> tuple[list[bytes], str]:
+    from woes.knowledge.embedder import get_embedder
+
+    emb = get_embedder()
+    if not texts:
+        return [], emb.model_id
+    vectors = emb.embed(texts)
+    return [np.asarray(v, dtype=np.float32).tobytes() for v in vectors], emb.model_id
+
+
+def run_scan(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id: uuid.UUID,
+             ctx: ImportContext | None = None) -> Scan:
+    """Run one scan to its end state (completed | partial | failed). Safe to re-run (a job retry)."""
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    with db.transaction() as s:
+        scan = s.scalar(select(Scan).where(Scan.id == scan_id, Scan.workspace_id == workspace_id))
+        source = s.scalar(select(Source).where(Source.id == source_id, Source.workspace_id == workspace_id))
+        if scan is None or source is None:
+            raise LookupError("scan or source vanished")
+        if scan.status in ("completed", "partial", "failed"):
+            return scan
+        scan.status, scan.started_at = "running", utcnow()
+        source.status = "scanning"
+        files = [SourceFile(r.path, r.data) for r in s.scalars(select(SourceFileRow).where(SourceFileRow.source_id == source_id))]
+        previous_hash = source.content_hash if source.last_scan_id else None
+        declared = source.type
+        origin, url, options = source.origin, source.url, dict(source.options or {})
+    try:
+        t = time.perf_counter()
+        skipped: list[dict[str, str]] = []
+        if origin == "url":
+            files, skipped = fetch_url_files(url, declared, options)
+        timings["fetchMs"] = round((time.perf_counter() - t) * 1000, 1)
+        digest = files_hash(files)
+        if not files:
+            raise ScanFailed("The source has no files.")
+        if previous_hash == digest:
+            return _finish_unchanged(db, workspace_id, source_id, scan_id, timings, t0)
+        t = time.perf_counter()
+        try:
+            result = parse_files(files, declared, ctx or ImportContext())
+        except ImportError_ as exc:
+            raise ScanFailed(exc.reason, exc.where) from None
+        timings["parseMs"] = round((time.perf_counter() - t) * 1000, 1)
+        return _apply(db, workspace_id, source_id, scan_id, result, digest, timings, t0, skipped)
+    except ScanFailed as exc:
+        return _fail(db, workspace_id, source_id, scan_id, exc.reason, exc.where, timings, t0)
+
+
+def fetch_url_files(url: str | None, declared: str, options: dict[str, Any]) -> tuple[list[SourceFile], list[dict[str, str]]]:
+    """The files of a URL source (one document, or the pages of a crawl) and the pages skipped, with reasons."""
+    from woes.core.safefetch import FetchFailed, FetchRefused, SafeFetcher, allowlist_from_env
+
+    if not url:
+        raise ScanFailed("The source has no URL.")
+    fetcher = SafeFetcher(allowlist=allowlist_from_env())
+    try:
+        if declared == "website":
+            from woes.knowledge.crawl import crawl
+
+            result = crawl(url, fetcher, max_pages=int(options.get("maxPages", 200)), max_depth=int(options.get("maxDepth", 3)),
+                           max_bytes=int(options.get("maxBytes", 20_000_000)))
+            return ([SourceFile(p.url, p.markdown.encode()) for p in result.pages],
+                    [{"where": sk.url, "reason": sk.reason} for sk in result.skipped])
+        got = fetcher.get(url)
+    except (FetchRefused, FetchFailed) as exc:
+        raise ScanFailed(f"Fetching {url} failed: {exc}", url) from None
+    if got.status >= 400:
+        raise ScanFailed(f"Fetching {url} answered HTTP {got.status}.", url)
+    name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "index"
+    return [SourceFile(name, got.content)], []
+
+
+def _plan_chunks(rec_by_key: dict[str, dict[str, Any]], docs: dict[str, Any]) -> list[ChunkPlan]:
+    plans = [ChunkPlan(("endpoint", k), chunking.endpoint_chunks(r)) for k, r in rec_by_key.items()]
+    plans += [ChunkPlan(("document", p), chunking.chunk_markdown(d.markdown, d.title)) for p, d in docs.items()]
+    return plans
+
+
+def _apply(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id: uuid.UUID, result: ImportResult,
+           digest: str, timings: dict[str, float], t0: float, skipped: list[dict[str, str]]) -> Scan:
+    t = time.perf_counter()
+    issues = [{"where": i.where, "reason": i.reason, "severity": i.severity} for i in result.issues]
+    issues += [{"where": x["where"], "reason": x["reason"], "severity": "skipped"} for x in skipped]
+    records: dict[str, dict[str, Any]] = {}
+    for ep in result.endpoints:
+        rec = evidence.record(ep)
+        if rec["operation_key"] in records:
+            issues.append({"where": rec["operation_key"], "reason": "duplicate operation; the first one is kept", "severity": "warning"})
+            continue
+        records[rec["operation_key"]] = rec
+    docs = {}
+    for d in result.documents:
+        docs.setdefault(d.path[:2048], d)
+    with db.transaction() as s:
+        source = s.get(Source, source_id)
+        existing = {e.operation_key: e for e in s.scalars(select(Endpoint).where(Endpoint.source_id == source_id))}
+        existing_docs = {d.path: d for d in s.scalars(select(Document).where(Document.source_id == source_id))}
+        first_scan = source.last_scan_id is None
+        added, changed, removed = [], [], []
+        touched_endpoints: dict[str, Endpoint] = {}
+        now = utcnow()
+        for key, rec in records.items():
+            h = evidence.content_hash(rec)
+            row = existing.get(key)
+            if row is not None and row.content_hash == h:
+                continue
+            fields = {k: v for k, v in rec.items()}
+            if row is None:
+                row = Endpoint(workspace_id=workspace_id, source_id=source_id, created_at=now, **fields)
+                s.add(row)
+                added.append(key)
+            else:
+                for k, v in fields.items():
+                    setattr(row, k, v)
+                changed.append(key)
+            row.markdown, row.content_hash, row.updated_at = evidence.markdown(rec), h, now
+            touched_endpoints[key] = row
+        for key, row in existing.items():
+            if key not in records:
+                removed.append(key)
+                s.delete(row)
+        touched_docs: dict[str, Document] = {}
+        for path, d in docs.items():
+            h = hashlib.sha256((d.title + "\0" + d.markdown).encode()).hexdigest()
+            row = existing_docs.get(path)
+            if row is not None and row.content_hash == h:
+                continue
+            if row is None:
+                row = Document(workspace_id=workspace_id, source_id=source_id, path=path, created_at=now, title="", markdown="", content_hash="")
+                s.add(row)
+            row.title, row.markdown, row.content_hash, row.updated_at = d.title[:500], d.markdown, h, now
+            touched_docs[path] = row
+        for path, row in existing_docs.items():
+            if path not in docs:
+                s.delete(row)
+        s.flush()
+        timings["upsertMs"] = round((time.perf_counter() - t) * 1000, 1)
+
+        # Chunks: rebuilt only for touched endpoints/documents; embeddings reused by (source, chunk hash).
+        t = time.perf_counter()
+        owners = [e.id for e in touched_endpoints.values()] + [d.id for d in touched_docs.values()]
+        reusable: dict[str, tuple[bytes, str]] = {}
+        old_chunks = list(s.scalars(select(Chunk).where(Chunk.source_id == source_id)
+                                    .where((Chunk.endpoint_id.in_(owners)) | (Chunk.document_id.in_(owners)))))
+        for c in old_chunks:
+            if c.embedding is not None and c.embedding_model:
+                reusable[c.content_hash] = (c.embedding, c.embedding_model)
+        index.remove_chunks(s, [c.lexical_id for c in old_chunks])
+        if old_chunks:
+            s.execute(delete(Chunk).where(Chunk.id.in_([c.id for c in old_chunks])))
+        new_chunks: list[Chunk] = []
+        plans = _plan_chunks({k: records[k] for k in touched_endpoints}, {p: docs[p] for p in touched_docs})
+        for plan in plans:
+            kind, ref = plan.owner
+            owner_row = touched_endpoints[ref] if kind == "endpoint" else touched_docs[ref]
+            for i, ct in enumerate(plan.items):
+                new_chunks.append(Chunk(
+                    workspace_id=workspace_id, source_id=source_id, kind=ct.kind, ordinal=i, heading=(ct.heading or "")[:500] or None,
+                    text=ct.text, content_hash=_chunk_hash(ct.text), created_at=now,
+                    endpoint_id=owner_row.id if kind == "endpoint" else None,
+                    document_id=owner_row.id if kind == "document" else None))
+        to_embed = [c for c in new_chunks if c.content_hash not in reusable]
+        for c in new_chunks:
+            if c.content_hash in reusable:
+                c.embedding, c.embedding_model = reusable[c.content_hash]
+        timings["chunkMs"] = round((time.perf_counter() - t) * 1000, 1)
+        t = time.perf_counter()
+        vectors, model_id = _embed([c.text for c in to_embed])
+        for c, v in zip(to_embed, vectors, strict=True):
+            c.embedding, c.embedding_model = v, model_id
+        timings["embedMs"] = round((time.perf_counter() - t) * 1000, 1)
+        s.add_all(new_chunks)
+        s.flush()
+        index.add_chunks(s, [(c.lexical_id, source_id, c.text) for c in new_chunks])
+
+        counts = {
+            "endpoints": len(records), "documents": len(docs),
+            "chunks": s.query(Chunk).filter(Chunk.source_id == source_id).count(),
+            "skipped": sum(1 for i in issues if i["severity"] in ("error", "skipped")),
+            "errors": sum(1 for i in issues if i["severity"] == "error"),
+            "embedded": len(to_embed), "reusedEmbeddings": len(new_chunks) - len(to_embed),
+        }
+        status = "partial" if any(i["severity"] in ("error", "skipped") for i in issues) else "completed"
+        coverage = {"added": sorted(added), "changed": sorted(changed), "removed": sorted(removed)}
+        timings["totalMs"] = round((time.perf_counter() - t0) * 1000, 1)
+        scan = s.get(Scan, scan_id)
+        scan.status, scan.finished_at, scan.counts, scan.errors = status, utcnow(), counts, issues[:500]
+        scan.timings, scan.coverage = timings, coverage
+        source.status = "ready" if status == "completed" else "partial"
+        source.detected_type, source.title, source.version = result.format, (result.title or "")[:300] or None, (result.version or "")[:100] or None
+        source.content_hash, source.last_scan_id, source.updated_at = digest, scan_id, utcnow()
+        source.auth_schemes = [evidence.record_auth(a) for a in result.auth_schemes]
+        source.counts = {k: counts[k] for k in ("endpoints", "documents", "chunks")}
+        s.flush()
+        from woes.knowledge.service import scan_view, source_view
+
+        record_event(s, workspace_id=workspace_id, type="source.scan_completed", resource_type="source", resource_id=source_id,
+                     data={"source": source_view(source), "scan": scan_view(scan)}, actor=SCAN_ACTOR)
+        if not first_scan and (added or changed or removed):
+            record_event(s, workspace_id=workspace_id, type="source.coverage_changed", resource_type="source",
+                         resource_id=source_id, data={"sourceId": str(source_id), "scanId": str(scan_id), **coverage},
+                         actor=SCAN_ACTOR)
+        return scan
+
+
+def _finish_unchanged(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id: uuid.UUID,
+                      timings: dict[str, float], t0: float) -> Scan:
+    with db.transaction() as s:
+        source = s.get(Source, source_id)
+        scan = s.get(Scan, scan_id)
+        previous = s.get(Scan, source.last_scan_id) if source.last_scan_id else None
+        timings["totalMs"] = round((time.perf_counter() - t0) * 1000, 1)
+        scan.status = previous.status if previous and previous.status in ("completed", "partial") else "completed"
+        scan.unchanged, scan.finished_at, scan.timings = True, utcnow(), timings
+        scan.counts = {**(previous.counts if previous else {}), "embedded": 0, "reusedEmbeddings": 0}
+        scan.errors = list(previous.errors) if previous else []
+        scan.coverage = {"added": [], "changed": [], "removed": []}
+        source.status = "ready" if scan.status == "completed" else "partial"
+        source.last_scan_id, source.updated_at = scan_id, utcnow()
+        s.flush()
+        from woes.knowledge.service import scan_view, source_view
+
+        record_event(s, workspace_id=workspace_id, type="source.scan_completed", resource_type="source", resource_id=source_id,
+                     data={"source": source_view(source), "scan": scan_view(scan)}, actor=SCAN_ACTOR)
+        return scan
+
+
+def _fail(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id: uuid.UUID, reason: str, where: str,
+          timings: dict[str, float], t0: float) -> Scan:
+    with db.transaction() as s:
+        source = s.get(Source, source_id)
+        scan = s.get(Scan, scan_id)
+        timings["totalMs"] = round((time.perf_counter() - t0) * 1000, 1)
+        scan.status, scan.finished_at, scan.timings = "failed", utcnow(), timings
+        scan.errors = [{"where": where, "reason": reason, "severity": "error"}]
+        scan.counts = {"endpoints": 0, "documents": 0, "chunks": 0, "skipped": 0, "errors": 1}
+        # A failed rescan keeps the evidence (and the status) of the last good scan.
+        last_good = s.get(Scan, source.last_scan_id) if source.last_scan_id else None
+        source.status = "failed" if last_good is None else ("partial" if last_good.status == "partial" else "ready")
+        source.updated_at = utcnow()
+        s.flush()
+        from woes.knowledge.service import scan_view, source_view
+
+        record_event(s, workspace_id=workspace_id, type="source.scan_failed", resource_type="source", resource_id=source_id,
+                     data={"source": source_view(source), "scan": scan_view(scan)}, actor=SCAN_ACTOR)
+        return scan

@@ -1,0 +1,255 @@
+"""Sources and scans: creating a source stores its files and starts its first scan (a job)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import posixpath
+import tarfile
+import uuid
+import zipfile
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from woes.core.errors import ProblemError, conflict, validation_error
+from woes.core.scoping import get_in_workspace
+from woes.db import utcnow
+from woes.events.service import Actor, record_event
+from woes.jobs import enqueue
+from woes.knowledge import index
+from woes.knowledge.models import Chunk, Document, Endpoint, Scan, Source, SourceFile
+
+SCAN_JOB = "knowledge.scan"
+TYPES = ("auto", "openapi", "markdown", "json", "website", "graphql", "asyncapi", "postman", "grpc", "wsdl")
+MAX_FILES = 2000
+MAX_TOTAL_BYTES = 50 * 1024 * 1024
+ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
+
+
+def _iso(v: Any) -> str | None:
+    return v.isoformat().replace("+00:00", "Z") if v else None
+
+
+def scan_view(scan: Scan) -> dict[str, Any]:
+    return {"object": "scan", "id": str(scan.id), "sourceId": str(scan.source_id), "status": scan.status,
+            "trigger": scan.trigger, "unchanged": scan.unchanged,
+            "counts": {k: (scan.counts or {}).get(k, 0) for k in ("endpoints", "documents", "chunks", "skipped", "errors")}
+            | {k: v for k, v in (scan.counts or {}).items() if k in ("embedded", "reusedEmbeddings")},
+            "errors": scan.errors or [], "timings": scan.timings or {}, "coverage": scan.coverage or {},
+            "startedAt": _iso(scan.started_at), "finishedAt": _iso(scan.finished_at), "createdAt": _iso(scan.created_at)}
+
+
+def source_view(source: Source, last_scan: Scan | None = None) -> dict[str, Any]:
+    return {"object": "source", "id": str(source.id), "name": source.name, "type": source.type,
+            "detectedType": source.detected_type, "origin": source.origin, "url": source.url, "gitPath": source.git_path,
+            "status": source.status, "title": source.title, "version": source.version,
+            "counts": {k: (source.counts or {}).get(k, 0) for k in ("endpoints", "documents", "chunks")},
+            "auth": source.auth_schemes or [], "options": source.options or {},
+            "lastScan": scan_view(last_scan) if last_scan else ({"id": str(source.last_scan_id)} if source.last_scan_id else None),
+            "createdAt": _iso(source.created_at), "updatedAt": _iso(source.updated_at)}
+
+
+def endpoint_view(e: Endpoint, *, with_markdown: bool = False) -> dict[str, Any]:
+    out = {"object": "endpoint", "id": str(e.id), "sourceId": str(e.source_id), "operationKey": e.operation_key,
+           "method": e.method, "path": e.path, "operationId": e.operation_id, "summary": e.summary,
+           "description": e.description, "tags": e.tags or [], "parameters": e.parameters or [],
+           "requestBody": e.request_body, "responses": e.responses or [], "auth": e.auth or [], "servers": e.servers or [],
+           "examples": e.examples or [], "extra": e.extra or {}, "deprecated": e.deprecated,
+           "createdAt": _iso(e.created_at), "updatedAt": _iso(e.updated_at)}
+    if with_markdown:
+        out["markdown"] = e.markdown
+    return out
+
+
+def document_view(d: Document, *, with_markdown: bool = True) -> dict[str, Any]:
+    out = {"object": "document", "id": str(d.id), "sourceId": str(d.source_id), "title": d.title, "path": d.path,
+           "createdAt": _iso(d.created_at), "updatedAt": _iso(d.updated_at)}
+    if with_markdown:
+        out["markdown"] = d.markdown
+    return out
+
+
+def chunk_view(c: Chunk) -> dict[str, Any]:
+    return {"object": "chunk", "id": str(c.id), "sourceId": str(c.source_id), "kind": c.kind,
+            "endpointId": str(c.endpoint_id) if c.endpoint_id else None,
+            "documentId": str(c.document_id) if c.document_id else None, "ordinal": c.ordinal, "heading": c.heading,
+            "text": c.text, "embedded": c.embedding is not None, "embeddingModel": c.embedding_model,
+            "createdAt": _iso(c.created_at)}
+
+
+def get_source(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUID) -> Source:
+    return get_in_workspace(session, Source, workspace_id, source_id, "Source")
+
+
+def get_scan(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id: uuid.UUID) -> Scan:
+    scan = session.scalar(select(Scan).where(Scan.id == scan_id, Scan.source_id == source_id, Scan.workspace_id == workspace_id))
+    if scan is None:
+        raise ProblemError(404, "not_found", "Scan not found.")
+    return scan
+
+
+def _safe_path(name: str, field: str) -> str:
+    path = posixpath.normpath(name.replace("\\", "/")).lstrip("/")
+    if not path or path == "." or path.startswith("..") or "\x00" in path:
+        raise validation_error(field, f"Unsafe file name '{name}'.")
+    return path[:1000]
+
+
+def expand_uploads(uploads: list[tuple[str, bytes]], field: str = "file") -> list[tuple[str, bytes]]:
+    """Uploaded parts → files; archives (.zip, .tar.gz) are unpacked safely (no traversal, links or bombs)."""
+    out: list[tuple[str, bytes]] = []
+    total = 0
+
+    def add(name: str, data: bytes) -> None:
+        nonlocal total
+        total += len(data)
+        if total > MAX_TOTAL_BYTES:
+            raise ProblemError(413, "payload_too_large", f"A source holds at most {MAX_TOTAL_BYTES} bytes of files.")
+        if len(out) >= MAX_FILES:
+            raise validation_error(field, f"A source holds at most {MAX_FILES} files.")
+        out.append((_safe_path(name, field), data))
+
+    for name, data in uploads:
+        lower = name.lower()
+        if lower.endswith(".zip"):
+            try:
+                with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                    for info in zf.infolist():
+                        if info.is_dir():
+                            continue
+                        if info.file_size > MAX_TOTAL_BYTES:
+                            raise ProblemError(413, "payload_too_large", f"{info.filename} is too large.")
+                        add(info.filename, zf.read(info))
+            except zipfile.BadZipFile:
+                raise validation_error(field, f"{name} is not a valid zip archive.") from None
+        elif lower.endswith((".tar.gz", ".tgz", ".tar")):
+            try:
+                with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tf:
+                    for member in tf.getmembers():
+                        if not member.isfile():
+                            continue  # links, devices and folders are ignored
+                        if member.size > MAX_TOTAL_BYTES:
+                            raise ProblemError(413, "payload_too_large", f"{member.name} is too large.")
+                        fh = tf.extractfile(member)
+                        if fh is not None:
+                            add(member.name, fh.read(MAX_TOTAL_BYTES + 1))
+            except tarfile.TarError:
+                raise validation_error(field, f"{name} is not a valid tar archive.") from None
+        else:
+            add(name, data)
+    if not out:
+        raise validation_error(field, "No files were uploaded.")
+    seen = set()
+    for path, _ in out:
+        if path in seen:
+            raise validation_error(field, f"Two files are named '{path}'.")
+        seen.add(path)
+    return out
+
+
+def _guess_name(content: str, declared: str) -> str:
+    head = content.lstrip()[:1]
+    if declared in ("markdown",):
+        return "content.md"
+    if declared == "graphql":
+        return "schema.graphql"
+    if declared == "grpc":
+        return "service.proto"
+    if declared == "wsdl":
+        return "service.wsdl"
+    return "content.json" if head in "{[" else "content.yaml" if declared in ("openapi", "asyncapi", "auto") else "content.txt"
+
+
+def check_url(url: str, field: str = "url") -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise validation_error(field, "Give an http(s) URL.")
+    if parts.username or parts.password:
+        raise validation_error(field, "Credentials in the URL are not accepted; use source auth instead.")
+    return url
+
+
+def do_create_source(session: Session, workspace_id: uuid.UUID, *, name: str, type_: str, actor: Actor,
+                     content: str | None = None, files: list[tuple[str, bytes]] | None = None, url: str | None = None,
+                     options: dict[str, Any] | None = None) -> tuple[Source, Scan]:
+    if type_ not in TYPES:
+        raise validation_error("type", f"One of: {', '.join(TYPES)}.")
+    given = [x for x in (content, files, url) if x]
+    if len(given) != 1:
+        raise validation_error("content", "Give exactly one of content, files (multipart) or url.")
+    if type_ == "website" and not url:
+        raise validation_error("url", "A website source is crawled from a URL.")
+    now = utcnow()
+    origin = "url" if url else "upload" if files else "content"
+    source = Source(workspace_id=workspace_id, name=name, type=type_, origin=origin, url=check_url(url) if url else None,
+                    options=options or {}, status="queued", counts={}, auth_schemes=[], created_at=now, updated_at=now)
+    session.add(source)
+    session.flush()
+    if content is not None:
+        files = [(_guess_name(content, type_), content.encode())]
+    for path, data in files or []:
+        session.add(SourceFile(workspace_id=workspace_id, source_id=source.id, path=path, data=data,
+                               sha256=hashlib.sha256(data).hexdigest(), size=len(data), created_at=now))
+    record_event(session, workspace_id=workspace_id, type="source.created", resource_type="source", resource_id=source.id,
+                 data=source_view(source), actor=actor)
+    scan = do_start_scan(session, workspace_id, source.id, actor, trigger="created")
+    return source, scan
+
+
+def do_replace_files(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUID, files: list[tuple[str, bytes]],
+                     actor: Actor) -> tuple[Source, Scan]:
+    """New content for an upload/content source; the rescan then updates only what changed."""
+    source = get_source(session, workspace_id, source_id)
+    if source.origin == "url":
+        raise conflict("This source is fetched from its URL; rescan it instead of uploading files.")
+    for row in session.scalars(select(SourceFile).where(SourceFile.source_id == source.id)):
+        session.delete(row)
+    session.flush()
+    now = utcnow()
+    for path, data in files:
+        session.add(SourceFile(workspace_id=workspace_id, source_id=source.id, path=path, data=data,
+                               sha256=hashlib.sha256(data).hexdigest(), size=len(data), created_at=now))
+    if source.origin == "content" and files:
+        source.origin = "upload" if len(files) > 1 else source.origin
+    return source, do_start_scan(session, workspace_id, source.id, actor, trigger="content_changed")
+
+
+def do_start_scan(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUID, actor: Actor, trigger: str = "manual") -> Scan:
+    source = get_source(session, workspace_id, source_id)
+    running = session.scalar(select(Scan).where(Scan.source_id == source.id, Scan.status.in_(("queued", "running"))))
+    if running is not None and trigger == "manual":
+        raise conflict("A scan of this source is already queued or running.", existingId=str(running.id))
+    scan = Scan(workspace_id=workspace_id, source_id=source.id, status="queued", trigger=trigger, counts={}, errors=[],
+                timings={}, coverage={}, created_at=utcnow())
+    session.add(scan)
+    session.flush()
+    if source.status not in ("ready", "partial"):
+        source.status = "queued"
+    enqueue(session, SCAN_JOB, {"workspaceId": str(workspace_id), "sourceId": str(source.id), "scanId": str(scan.id)},
+            workspace_id=workspace_id)
+    return scan
+
+
+def do_delete_source(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUID, actor: Actor) -> None:
+    source = get_source(session, workspace_id, source_id)
+    data = source_view(source)
+    index.remove_source(session, source.id)
+    session.delete(source)
+    record_event(session, workspace_id=workspace_id, type="source.deleted", resource_type="source", resource_id=source_id,
+                 data=data, actor=actor)
+
+
+def do_rename_source(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUID, changes: dict[str, Any], actor: Actor) -> Source:
+    source = get_source(session, workspace_id, source_id)
+    if changes.get("name"):
+        source.name = changes["name"]
+    if changes.get("options") is not None:
+        source.options = changes["options"]
+    source.updated_at = utcnow()
+    session.flush()
+    record_event(session, workspace_id=workspace_id, type="source.updated", resource_type="source", resource_id=source_id,
+                 data=source_view(source), actor=actor)
+    return source
