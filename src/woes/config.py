@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,8 +30,24 @@ class Settings(BaseSettings):
         2.0, description="How long a resolved API key/session is cached per process (changes clear it at once).")
     session_ttl_hours: int = Field(24 * 14, description="Operator web session lifetime.")
     cookie_secure: bool = Field(False, description="Mark session cookies Secure (set true behind HTTPS).")
+    outbound_allowlist: str = Field(
+        "", description="Comma-separated hosts, host:port or CIDRs that outbound fetches may reach even when private "
+        "(e.g. an internal docs server, or 127.0.0.1:8080 in tests). Everything private is refused otherwise.")
     log_level: str = Field("INFO", description="Python log level.")
     log_json: bool = Field(True, description="Structured JSON logs (redacted).")
+
+    @field_validator("outbound_allowlist")
+    @classmethod
+    def _valid_allowlist(cls, v: str) -> str:
+        from woes.core.safefetch import parse_allowlist
+
+        parse_allowlist(v)
+        return v
+
+    def safe_fetcher(self):  # noqa: ANN201
+        from woes.core.safefetch import SafeFetcher, parse_allowlist
+
+        return SafeFetcher(allowlist=parse_allowlist(self.outbound_allowlist))
 
     @property
     def resolved_database_url(self) -> str:

@@ -104,7 +104,7 @@ def run_scan(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_i
             return _finish_unchanged(db, workspace_id, source_id, scan_id, timings, t0)
         t = time.perf_counter()
         try:
-            result = parse_files(files, declared, ctx or ImportContext())
+            result = parse_files(files, declared, ctx or _default_context())
         except ImportError_ as exc:
             raise ScanFailed(exc.reason, exc.where) from None
         timings["parseMs"] = round((time.perf_counter() - t) * 1000, 1)
@@ -113,13 +113,21 @@ def run_scan(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_i
         return _fail(db, workspace_id, source_id, scan_id, exc.reason, exc.where, timings, t0)
 
 
+def _default_context() -> ImportContext:
+    """Remote references ($ref to another host, WSDL imports) go through the safe-fetch policy."""
+    from woes.config import get_settings
+
+    return ImportContext(fetch=get_settings().safe_fetcher().fetch_bytes)
+
+
 def fetch_url_files(url: str | None, declared: str, options: dict[str, Any]) -> tuple[list[SourceFile], list[dict[str, str]]]:
     """The files of a URL source (one document, or the pages of a crawl) and the pages skipped, with reasons."""
-    from woes.core.safefetch import FetchFailed, FetchRefused, SafeFetcher, allowlist_from_env
+    from woes.config import get_settings
+    from woes.core.safefetch import FetchFailed, FetchRefused
 
     if not url:
         raise ScanFailed("The source has no URL.")
-    fetcher = SafeFetcher(allowlist=allowlist_from_env())
+    fetcher = get_settings().safe_fetcher()
     try:
         if declared == "website":
             from woes.knowledge.crawl import crawl
