@@ -77,8 +77,9 @@ class Endpoint(Base):
 
     __tablename__ = "endpoints"
     __table_args__ = (
-        UniqueConstraint("source_id", "operation_key"),
+        UniqueConstraint("source_id", "record_key"),
         Index("ix_endpoints_ws_source", "workspace_id", "source_id"),
+        Index("ix_endpoints_source_key", "source_id", "operation_key"),
         Index("ix_endpoints_source_created", "source_id", "created_at", "id"),
     )
 
@@ -86,6 +87,9 @@ class Endpoint(Base):
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     source_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     operation_key: Mapped[str] = mapped_column(String(600))
+    # Unique per source: the operation key, plus a discriminator when a collection repeats one (Postman
+    # folders often hold two requests for the same METHOD /path).
+    record_key: Mapped[str] = mapped_column(String(700))
     method: Mapped[str | None] = mapped_column(String(16))
     path: Mapped[str | None] = mapped_column(String(600))
     operation_id: Mapped[str | None] = mapped_column(String(300))

@@ -156,19 +156,23 @@ def _apply(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id:
     t = time.perf_counter()
     issues = [{"where": i.where, "reason": i.reason, "severity": i.severity} for i in result.issues]
     issues += [{"where": x["where"], "reason": x["reason"], "severity": "skipped"} for x in skipped]
-    records: dict[str, dict[str, Any]] = {}
+    records: dict[str, dict[str, Any]] = {}  # by record key (unique per source)
     for ep in result.endpoints:
         rec = evidence.record(ep)
-        if rec["operation_key"] in records:
-            issues.append({"where": rec["operation_key"], "reason": "duplicate operation; the first one is kept", "severity": "warning"})
-            continue
-        records[rec["operation_key"]] = rec
+        key = rec["operation_key"]
+        if key in records:  # the same operation twice (e.g. two Postman requests): keep both, distinguished
+            base = f"{key} [{rec.get('operation_id') or 'variant'}]"
+            key, n = base, 2
+            while key in records:
+                key, n = f"{base} ({n})", n + 1
+        rec["record_key"] = key[:700]
+        records[rec["record_key"]] = rec
     docs = {}
     for d in result.documents:
         docs.setdefault(d.path[:2048], d)
     with db.transaction() as s:
         source = s.get(Source, source_id)
-        existing = {e.operation_key: e for e in s.scalars(select(Endpoint).where(Endpoint.source_id == source_id))}
+        existing = {e.record_key: e for e in s.scalars(select(Endpoint).where(Endpoint.source_id == source_id))}
         existing_docs = {d.path: d for d in s.scalars(select(Document).where(Document.source_id == source_id))}
         first_scan = source.last_scan_id is None
         added, changed, removed = [], [], []

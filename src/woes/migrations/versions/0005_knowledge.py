@@ -67,6 +67,7 @@ def upgrade() -> None:
     sa.Column('workspace_id', sa.Uuid(), nullable=False),
     sa.Column('source_id', sa.Uuid(), nullable=False),
     sa.Column('operation_key', sa.String(length=600), nullable=False),
+    sa.Column('record_key', sa.String(length=700), nullable=False),
     sa.Column('method', sa.String(length=16), nullable=True),
     sa.Column('path', sa.String(length=600), nullable=True),
     sa.Column('operation_id', sa.String(length=300), nullable=True),
@@ -88,11 +89,12 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['source_id'], ['sources.id'], name=op.f('fk_endpoints_source_id_sources'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_endpoints_workspace_id_workspaces'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_endpoints')),
-    sa.UniqueConstraint('source_id', 'operation_key', name=op.f('uq_endpoints_source_id_operation_key'))
+    sa.UniqueConstraint('source_id', 'record_key', name=op.f('uq_endpoints_source_id_record_key'))
     )
     with op.batch_alter_table('endpoints', schema=None) as batch_op:
         batch_op.create_index('ix_endpoints_source_created', ['source_id', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_endpoints_ws_source', ['workspace_id', 'source_id'], unique=False)
+        batch_op.create_index('ix_endpoints_source_key', ['source_id', 'operation_key'], unique=False)
 
     op.create_table('scans',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -194,6 +196,7 @@ def downgrade() -> None:
 
     op.drop_table('scans')
     with op.batch_alter_table('endpoints', schema=None) as batch_op:
+        batch_op.drop_index('ix_endpoints_source_key')
         batch_op.drop_index('ix_endpoints_ws_source')
         batch_op.drop_index('ix_endpoints_source_created')
 
