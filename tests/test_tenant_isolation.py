@@ -83,6 +83,13 @@ def test_every_id_route_answers_404_across_workspaces(client, make_workspace):
         if body_schema is not None:
             kwargs["json"] = example_body(body_schema, doc)
         r = client.request(method.upper(), url, **kwargs)
+        if op.get("x-woes-upsert"):
+            # Upsert by a workspace-scoped external id: B gets (or makes) its OWN record, never A's.
+            assert r.status_code in (200, 201, 422), f"{method.upper()} {path}: {r.status_code} {r.text}"
+            if r.status_code != 422:
+                assert r.json()["id"] not in ids.values()
+            checked.append(f"{method.upper()} {path}")
+            continue
         assert r.status_code == 404, f"{method.upper()} {path} with another workspace's id gave {r.status_code}: {r.text}"
         assert r.json()["code"] == "not_found"
         checked.append(f"{method.upper()} {path}")

@@ -45,6 +45,22 @@ def route_scope(route: APIRoute) -> str | None:
     return None
 
 
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every APIRoute of the app, including those inside included routers (FastAPI ≥0.16x keeps
+    included routers as wrapper objects in app.routes)."""
+    found: list[APIRoute] = []
+
+    def walk(routes: Any) -> None:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                found.append(route)
+            elif hasattr(route, "original_router"):
+                walk(route.original_router.routes)
+
+    walk(app.router.routes)
+    return found
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -54,8 +70,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         "bearerAuth": {"type": "http", "scheme": "bearer", "description": "Workspace API key (woesk_...)"},
         "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "woes_session"},
     })
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not route.include_in_schema:
+    for route in api_routes(app):
+        if not route.include_in_schema:
             continue
         scope = route_scope(route)
         for method in route.methods:

@@ -7,12 +7,21 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Response
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import BaseModel, ConfigDict, PlainSerializer, field_validator
 from pydantic.alias_generators import to_camel
 
 
 class ApiInput(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL cannot store NUL in text; refuse it as bad input instead of failing later.
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(x, str) and "\x00" in x for x in items):
+            raise ValueError("Text must not contain NUL (\\u0000) characters.")
+        return value
 
 
 class ApiOutput(BaseModel):

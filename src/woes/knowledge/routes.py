@@ -110,12 +110,14 @@ def delete_source(source_id: uuid.UUID, p: Write, db: WriteDB) -> Response:
 
 @router.put("/sources/{source_id}/files", summary="Replace the files of an upload source (multipart `file`); rescans")
 async def replace_files(source_id: uuid.UUID, request: Request, p: Write) -> dict:
+    runtime = request.app.state.runtime
+    with runtime.db.reading() as db:
+        service.get_source(db, p.workspace_id, source_id)  # a foreign or unknown id is a 404 before anything else
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise validation_error("file", "Send the files as multipart/form-data (field `file`).")
     form = await request.form(max_files=service.MAX_FILES)
     uploads = [(f.filename or "file", await f.read()) for f in form.getlist("file") if hasattr(f, "read")]
     files = service.expand_uploads(uploads)
-    runtime = request.app.state.runtime
 
     def write() -> dict:
         with runtime.db.transaction() as db:
