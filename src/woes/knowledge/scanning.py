@@ -66,7 +66,7 @@ def parse_files(files: list[SourceFile], declared_type: str, ctx: ImportContext)
 def _embed(texts: list[str]) -> tuple[list[bytes], str]:
     from woes.knowledge.embedder import get_embedder
 
-    emb = get_embedder()
+    emb = get_embedder(intra_op_threads=2)
     if not texts:
         return [], emb.model_id
     vectors = emb.embed(texts)
