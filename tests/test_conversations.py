@@ -320,3 +320,31 @@ def test_scopes(client, ws):
     assert r.status_code == 403 and r.json()["requiredScope"] == "conversations:write"
     nobody = {"Authorization": f"Bearer {make_key(client, ws, ['customers:read'])['secret']}"}
     assert client.get("/api/v1/conversations", headers=nobody).status_code == 403
+
+
+def test_tag_rename_and_delete_follow_on_conversations_and_issues(client, ws):
+    c = conversation(client, ws, tags=["billing", "urgent"])
+    issue = client.post("/api/v1/issues", json={"title": "x", "tags": ["billing"]}, headers=ws.headers).json()
+    tags = {t["name"]: t["id"] for t in client.get("/api/v1/tags?limit=100", headers=ws.headers).json()["tags"]}
+    assert client.patch(f"/api/v1/tags/{tags['billing']}", json={"name": "payments"}, headers=ws.headers).status_code == 200
+    assert client.delete(f"/api/v1/tags/{tags['urgent']}", headers=ws.headers).status_code == 204
+    assert client.get(f"/api/v1/conversations/{c['id']}", headers=ws.headers).json()["tags"] == ["payments"]
+    assert client.get(f"/api/v1/issues/{issue['id']}", headers=ws.headers).json()["tags"] == ["payments"]
+    assert [x["id"] for x in client.get("/api/v1/conversations?tag=payments", headers=ws.headers).json()["conversations"]] == [c["id"]]
+
+
+def test_custom_fields_on_conversations_validated_by_definition(client, ws):
+    r = client.post("/api/v1/custom-fields", json={"key": "plan", "label": "Plan", "type": "select", "target": "conversation",
+                                                   "options": ["free", "pro"]}, headers=ws.headers)
+    assert r.status_code == 201, r.text
+    c = conversation(client, ws, customFields={"plan": "pro"})
+    assert c["customFields"] == {"plan": "pro"}
+    r = client.patch(f"/api/v1/conversations/{c['id']}", json={"customFields": {"plan": "gold"}}, headers=ws.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "customFields.plan"
+    r = client.patch(f"/api/v1/conversations/{c['id']}", json={"customFields": {"nope": 1}}, headers=ws.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "customFields.nope"
+    r = client.patch(f"/api/v1/conversations/{c['id']}", json={"customFields": {"plan": None}}, headers=ws.headers)
+    assert r.json()["customFields"] == {}
+    r = client.post("/api/v1/conversations", json={"customer": {"id": c["customer"]["id"]}, "subject": "p", "priority": "whenever"},
+                    headers=ws.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "priority"

@@ -28,7 +28,7 @@ from woes.core.redaction import contains_secret, redact
 from woes.core.scoping import get_in_workspace
 from woes.customers.models import Customer
 from woes.customers.service import CUSTOMER_DELETE_HOOKS, CUSTOMER_MERGE_HOOKS
-from woes.datasettings.service import resolve_tag_names, valid_priority, validate_custom_field_values
+from woes.datasettings.service import TAG_RENAME_HOOKS, resolve_tag_names, valid_priority, validate_custom_field_values
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
 from woes.jobs import enqueue
@@ -551,5 +551,17 @@ def _refuse_delete_with_conversations(session: Session, workspace_id: uuid.UUID,
                        conversationCount=count)
 
 
+def _follow_tag_rename(session: Session, workspace_id: uuid.UUID, old: str, new: str | None) -> None:
+    rows = list(session.scalars(select(ConversationTag).where(ConversationTag.workspace_id == workspace_id,
+                                                              func.lower(ConversationTag.name) == old.lower())))
+    for row in rows:
+        if new is None:
+            session.delete(row)
+        else:
+            row.name = new
+    session.flush()
+
+
 CUSTOMER_MERGE_HOOKS.append(_move_conversations_on_customer_merge)
+TAG_RENAME_HOOKS.append(_follow_tag_rename)
 CUSTOMER_DELETE_HOOKS.append(_refuse_delete_with_conversations)

@@ -159,6 +159,11 @@ def do_create_tag(session: Session, workspace_id: uuid.UUID, body: TagCreate, ac
                        scope=body.scope, actor=actor)
 
 
+# Records that carry tags by name (conversations, issues) follow renames and deletions in the same
+# transaction: hook(session, workspace_id, old_name, new_name_or_None).
+TAG_RENAME_HOOKS: list[Callable[[Session, uuid.UUID, str, str | None], None]] = []
+
+
 def do_update_tag(session: Session, workspace_id: uuid.UUID, tag_id: uuid.UUID, body: TagPatch, actor: Actor) -> Tag:
     tag = get_tag(session, workspace_id, tag_id)
     changes = body.model_dump(exclude_unset=True)
@@ -181,6 +186,8 @@ def do_update_tag(session: Session, workspace_id: uuid.UUID, tag_id: uuid.UUID, 
     data: dict[str, Any] = {**tag_view(tag), "changedFields": changed}
     if "name" in changed:
         data["previousName"] = previous_name
+        for hook in TAG_RENAME_HOOKS:
+            hook(session, workspace_id, previous_name, tag.name)
     record_event(session, workspace_id=workspace_id, type="tag.updated", resource_type="tag", resource_id=tag.id,
                  data=data, actor=actor)
     return tag
@@ -189,6 +196,8 @@ def do_update_tag(session: Session, workspace_id: uuid.UUID, tag_id: uuid.UUID, 
 def do_delete_tag(session: Session, workspace_id: uuid.UUID, tag_id: uuid.UUID, actor: Actor) -> None:
     tag = get_tag(session, workspace_id, tag_id)
     data = tag_view(tag)
+    for hook in TAG_RENAME_HOOKS:
+        hook(session, workspace_id, tag.name, None)
     session.delete(tag)
     session.flush()
     record_event(session, workspace_id=workspace_id, type="tag.deleted", resource_type="tag", resource_id=tag_id,
