@@ -12,9 +12,9 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from conftest import make_key
 from convo_helpers import events_of
+
 from woes.config import reset_settings_cache
 
 SPEC_V1 = """openapi: 3.0.0
