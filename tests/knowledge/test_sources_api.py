@@ -278,3 +278,23 @@ def _clean_env():
     yield
     os.environ.pop("WOES_OUTBOUND_ALLOWLIST", None)
     reset_settings_cache()
+
+
+def test_search_ranks_endpoints_and_is_scoped(client, ws, runtime, make_workspace):
+    src = create(client, ws, type="openapi", content=SPEC_V1)
+    docs = create(client, ws, type="markdown", content="# Rate limits\n\nWhen you get HTTP 429, back off and retry.")
+    run_pending_scans(runtime)
+    r = client.get("/api/v1/search", params={"q": "how do I delete a widget", "sourceId": src["id"]}, headers=ws.headers)
+    assert r.status_code == 200, r.text
+    top = r.json()["results"][0]
+    assert top["kind"] == "endpoint" and top["operationKey"] == "DELETE /widgets/{id}" and top["score"] > 0
+    assert top["sourceId"] == src["id"] and top["method"] == "DELETE" and top["snippet"]
+    r = client.get("/api/v1/search", params={"q": "GET /widgets color filter"}, headers=ws.headers).json()
+    assert r["results"][0]["operationKey"] == "GET /widgets"
+    r = client.get("/api/v1/search", params={"q": "what does 429 mean", "sourceId": docs["id"]}, headers=ws.headers).json()
+    assert r["results"][0]["kind"] == "chunk" and "429" in r["results"][0]["snippet"]
+    other = make_workspace("Other")
+    r = client.get("/api/v1/search", params={"q": "delete widget", "sourceId": src["id"]}, headers=other.headers)
+    assert r.status_code == 404
+    assert client.get("/api/v1/search", params={"q": "delete widget"}, headers=other.headers).json()["results"] == []
+    assert client.get("/api/v1/search", params={"q": ""}, headers=ws.headers).status_code == 422

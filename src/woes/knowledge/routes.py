@@ -186,3 +186,21 @@ def list_chunks(source_id: uuid.UUID, p: Read, db: ReadDB, page: Page) -> dict:
     service.get_source(db, p.workspace_id, source_id)
     stmt = select(Chunk).where(Chunk.workspace_id == p.workspace_id, Chunk.source_id == source_id)
     return paginate(db, stmt, Chunk, page, "chunks", service.chunk_view, ascending=True)
+
+
+@router.get("/search", summary="Hybrid search over endpoint records and document chunks")
+def search(p: Read, db: ReadDB,
+           q: Annotated[str, Query(min_length=1, max_length=2000)],
+           source_id: Annotated[list[uuid.UUID] | None, Query(alias="sourceId")] = None,
+           limit: Annotated[int, Query(ge=1, le=50)] = 10) -> dict:
+    from woes.knowledge.retrieval import results_view
+    from woes.knowledge.retrieval import search as run_search
+
+    if source_id:
+        found = set(db.scalars(select(Source.id).where(Source.workspace_id == p.workspace_id, Source.id.in_(source_id))))
+        missing = [str(s) for s in source_id if s not in found]
+        if missing:
+            raise ProblemError(404, "not_found", f"Source not found: {', '.join(missing)}.")
+    hits, info = run_search(db, p.workspace_id, q, source_id, limit)
+    return {"object": "list", "results": results_view(db, hits, q), "hasMore": False, "nextCursor": None,
+            "tookMs": info["tookMs"], "query": info.get("analysis", {})}

@@ -1,0 +1,273 @@
+"""Hybrid retrieval over endpoint records and document chunks, restricted to chosen sources.
+
+query → analysis (literal paths, methods, identifiers, SDK-style method names, verbs) →
+lexical ranking (SQLite FTS5 bm25 / PostgreSQL ts_rank) + dense ranking (MiniLM vectors, exact numpy
+cosine over the sources' chunks, cached per scan) → reciprocal-rank fusion at the level of what is
+cited (an endpoint, or a document chunk) → exact-match boosts (path, method + path, operation id)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from woes.knowledge.models import Chunk, Endpoint, Source
+
+RRF_K = 60
+LEXICAL_CANDIDATES = 150
+DENSE_CANDIDATES = 150
+_PATH = re.compile(r"(?:(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+)?(/[A-Za-z0-9_{}\-.:~/]+)", re.I)
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[.:]{1,2}[A-Za-z_][A-Za-z0-9_]*)*")
+_WORD = re.compile(r"[A-Za-z0-9_]+")
+_STOP = set("""a an and are as at be been but by can could do does did for from get got has have how i if in into is it its
+me my not of on or our should so than that the their them then there these they this to too us was we what when where
+which while who why will with would you your yes no please help thanks hi hello want need trying try using use""".split())
+VERB_METHODS = {
+    "create": "POST", "add": "POST", "make": "POST", "send": "POST", "post": "POST", "new": "POST",
+    "list": "GET", "get": "GET", "retrieve": "GET", "fetch": "GET", "read": "GET", "show": "GET", "search": "GET", "find": "GET",
+    "update": "PATCH", "modify": "PATCH", "change": "PATCH", "edit": "PATCH", "set": "PUT", "replace": "PUT",
+    "delete": "DELETE", "remove": "DELETE", "del": "DELETE", "destroy": "DELETE", "cancel": "DELETE",
+}
+
+
+@dataclass
+class QueryAnalysis:
+    text: str
+    terms: list[str]
+    paths: list[tuple[str | None, str]] = field(default_factory=list)  # (method, path)
+    identifiers: list[str] = field(default_factory=list)
+    methods: set[str] = field(default_factory=set)
+
+
+def _split_ident(token: str) -> list[str]:
+    parts = re.split(r"[._:]+", token)
+    out = []
+    for p in parts:
+        out += [w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", p)]
+    return out
+
+
+def analyse(q: str) -> QueryAnalysis:
+    a = QueryAnalysis(text=q, terms=[])
+    for m in _PATH.finditer(q):
+        path = m.group(2).rstrip(".,:;)")
+        if path.count("/") >= 1 and len(path) > 1:
+            a.paths.append(((m.group(1) or "").upper() or None, path))
+    for tok in _IDENT.findall(q):
+        if any(sep in tok for sep in (".", "::")) or re.search(r"[a-z][A-Z]", tok) or "_" in tok:
+            a.identifiers.append(tok)
+    words: list[str] = []
+    for w in _WORD.findall(q):
+        lw = w.lower()
+        if lw in VERB_METHODS:
+            a.methods.add(VERB_METHODS[lw])
+        if lw not in _STOP and len(lw) > 1:
+            words.append(lw)
+    for ident in a.identifiers:
+        words += [w for w in _split_ident(ident) if w not in _STOP and len(w) > 1]
+        if ident.split(".")[-1].split("::")[-1].lower() in VERB_METHODS:
+            a.methods.add(VERB_METHODS[ident.split(".")[-1].split("::")[-1].lower()])
+    seen: set[str] = set()
+    a.terms = [w for w in words if not (w in seen or seen.add(w))][:40]
+    return a
+
+
+@dataclass
+class Hit:
+    kind: str  # endpoint | chunk
+    id: uuid.UUID
+    source_id: uuid.UUID
+    score: float = 0.0
+    chunk_id: uuid.UUID | None = None  # the best chunk behind the hit (snippet)
+    signals: dict[str, Any] = field(default_factory=dict)
+
+
+class _VectorCache:
+    """Per-source matrices of chunk vectors, rebuilt when the source's last scan changes."""
+
+    def __init__(self) -> None:
+        self._data: dict[uuid.UUID, tuple[uuid.UUID | None, np.ndarray, list[tuple[uuid.UUID, uuid.UUID | None]]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, source: Source) -> tuple[np.ndarray, list[tuple[uuid.UUID, uuid.UUID | None]]]:
+        cached = self._data.get(source.id)
+        if cached is not None and cached[0] == source.last_scan_id:
+            return cached[1], cached[2]
+        rows = session.execute(select(Chunk.id, Chunk.endpoint_id, Chunk.embedding).where(
+            Chunk.source_id == source.id, Chunk.embedding.is_not(None))).all()
+        ids = [(r[0], r[1]) for r in rows]
+        matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1) if rows else np.zeros((0, 384), np.float32)
+        with self._lock:
+            self._data[source.id] = (source.last_scan_id, matrix, ids)
+        return matrix, ids
+
+
+VECTORS = _VectorCache()
+
+
+def _lexical(session: Session, source_ids: list[uuid.UUID], terms: list[str], limit: int) -> list[tuple[uuid.UUID, float]]:
+    if not terms:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        placeholders = ",".join(f":s{i}" for i in range(len(source_ids)))
+        rows = session.execute(text(
+            f"SELECT rowid, bm25(knowledge_fts) AS r FROM knowledge_fts WHERE knowledge_fts MATCH :q "
+            f"AND source_id IN ({placeholders}) ORDER BY r LIMIT :lim"),
+            {"q": match, "lim": limit, **{f"s{i}": s.hex for i, s in enumerate(source_ids)}}).all()
+        if not rows:
+            return []
+        by_lex = {r[0]: -r[1] for r in rows}
+        chunks = session.execute(select(Chunk.lexical_id, Chunk.id).where(Chunk.lexical_id.in_(list(by_lex)))).all()
+        ids = {lex: cid for lex, cid in chunks}
+        return [(ids[lex], score) for lex, score in sorted(by_lex.items(), key=lambda x: -x[1]) if lex in ids]
+    tsq = func.to_tsquery("english", " | ".join(re.sub(r"[^A-Za-z0-9_]", "", t) for t in terms if re.sub(r"[^A-Za-z0-9_]", "", t)))
+    vec = func.to_tsvector("english", Chunk.text)
+    rank = func.ts_rank(vec, tsq)
+    rows = session.execute(select(Chunk.id, rank).where(Chunk.source_id.in_(source_ids), vec.op("@@")(tsq))
+                           .order_by(rank.desc()).limit(limit)).all()
+    return [(r[0], float(r[1])) for r in rows]
+
+
+def _dense(session: Session, sources: list[Source], query: str, limit: int) -> list[tuple[uuid.UUID, float]]:
+    from woes.knowledge.embedder import get_embedder
+
+    qv = get_embedder().embed_one(query)
+    out: list[tuple[uuid.UUID, float]] = []
+    for src in sources:
+        matrix, ids = VECTORS.get(session, src)
+        if not len(ids):
+            continue
+        scores = matrix @ qv
+        top = np.argpartition(-scores, min(limit, len(scores) - 1))[:limit] if len(scores) > limit else np.arange(len(scores))
+        out += [(ids[i][0], float(scores[i])) for i in top]
+    out.sort(key=lambda x: -x[1])
+    return out[:limit]
+
+
+def _norm_path(p: str) -> str:
+    p = p.split("#", 1)[0].split("?", 1)[0].rstrip("/").lower()
+    return re.sub(r"\{[^}]*\}|:[a-z_]+", "{}", p)
+
+
+def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[uuid.UUID] | None = None,
+           limit: int = 10) -> tuple[list[Hit], dict[str, Any]]:
+    t0 = time.perf_counter()
+    stmt = select(Source).where(Source.workspace_id == workspace_id)
+    if source_ids is not None:
+        stmt = stmt.where(Source.id.in_(source_ids))
+    sources = list(session.scalars(stmt))
+    if not sources:
+        return [], {"tookMs": 0.0}
+    sids = [s.id for s in sources]
+    a = analyse(q)
+    lexical = _lexical(session, sids, a.terms, LEXICAL_CANDIDATES)
+    t_lex = time.perf_counter()
+    dense = _dense(session, sources, q, DENSE_CANDIDATES)
+    t_dense = time.perf_counter()
+    chunk_ids = {cid for cid, _ in lexical} | {cid for cid, _ in dense}
+    owners = {r[0]: (r[1], r[2], r[3]) for r in session.execute(
+        select(Chunk.id, Chunk.endpoint_id, Chunk.document_id, Chunk.source_id).where(Chunk.id.in_(chunk_ids)))} if chunk_ids else {}
+
+    fused: dict[tuple[str, uuid.UUID], Hit] = {}
+
+    def add(ranking: list[tuple[uuid.UUID, float]], name: str) -> None:
+        seen: set[tuple[str, uuid.UUID]] = set()
+        rank = 0
+        for cid, score in ranking:
+            if cid not in owners:
+                continue
+            endpoint_id, _doc, source_id = owners[cid]
+            key = ("endpoint", endpoint_id) if endpoint_id else ("chunk", cid)
+            if key in seen:
+                continue
+            seen.add(key)
+            rank += 1
+            hit = fused.setdefault(key, Hit(kind=key[0], id=key[1], source_id=source_id, chunk_id=cid))
+            hit.score += 1.0 / (RRF_K + rank)
+            hit.signals[f"{name}Rank"] = rank
+            hit.signals[f"{name}Score"] = round(score, 4)
+
+    add(lexical, "lexical")
+    add(dense, "dense")
+    # Exact matches the bag of words cannot see: literal paths, method + path, operation ids.
+    endpoint_rows = {}
+    wanted_paths = [(m, _norm_path(p)) for m, p in a.paths]
+    idents = {i.lower() for i in a.identifiers} | {w for w in a.terms if len(w) > 3}
+    if wanted_paths or a.identifiers:
+        conds = []
+        stmt = select(Endpoint.id, Endpoint.source_id, Endpoint.method, Endpoint.path, Endpoint.operation_id).where(
+            Endpoint.source_id.in_(sids))
+        for e_id, s_id, method, path, op_id in session.execute(stmt):
+            boost = 0.0
+            if path and wanted_paths:
+                np_ = _norm_path(path)
+                for m, wp in wanted_paths:
+                    if np_ == wp or (len(wp) > 4 and np_.endswith(wp)):
+                        boost = max(boost, 0.05 if (m is None or m == method) else 0.02)
+            if op_id and op_id.lower() in idents:
+                boost = max(boost, 0.04)
+            if boost:
+                endpoint_rows[e_id] = s_id
+                hit = fused.setdefault(("endpoint", e_id), Hit(kind="endpoint", id=e_id, source_id=s_id))
+                hit.score += boost
+                hit.signals["exactMatch"] = boost
+        del conds
+    if a.methods:
+        ep_methods = dict(session.execute(select(Endpoint.id, Endpoint.method).where(
+            Endpoint.id.in_([h.id for h in fused.values() if h.kind == "endpoint"]))).all())
+        for h in fused.values():
+            if h.kind == "endpoint" and ep_methods.get(h.id) in a.methods:
+                h.score += 0.004
+                h.signals["methodMatch"] = True
+    hits = sorted(fused.values(), key=lambda h: -h.score)[:limit]
+    timings = {"lexicalMs": round((t_lex - t0) * 1000, 2), "denseMs": round((t_dense - t_lex) * 1000, 2),
+               "tookMs": round((time.perf_counter() - t0) * 1000, 2)}
+    return hits, {**timings, "analysis": {"terms": a.terms, "paths": a.paths, "identifiers": a.identifiers,
+                                          "methods": sorted(a.methods)}}
+
+
+def _snippet(text_: str, terms: list[str], width: int = 240) -> str:
+    flat = " ".join(text_.split())
+    low = flat.lower()
+    pos = min((low.find(t) for t in terms if low.find(t) >= 0), default=0)
+    start = max(0, pos - 60)
+    out = flat[start:start + width]
+    return ("…" if start else "") + out + ("…" if start + width < len(flat) else "")
+
+
+def results_view(session: Session, hits: list[Hit], q: str) -> list[dict[str, Any]]:
+    from woes.knowledge.models import Document
+
+    terms = analyse(q).terms
+    ep_ids = [h.id for h in hits if h.kind == "endpoint"]
+    eps = {e.id: e for e in session.scalars(select(Endpoint).where(Endpoint.id.in_(ep_ids)))} if ep_ids else {}
+    chunk_ids = [h.chunk_id for h in hits if h.chunk_id]
+    chunks = {c.id: c for c in session.scalars(select(Chunk).where(Chunk.id.in_(chunk_ids)))} if chunk_ids else {}
+    doc_ids = [c.document_id for c in chunks.values() if c.document_id]
+    docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(doc_ids)))} if doc_ids else {}
+    out = []
+    for h in hits:
+        chunk = chunks.get(h.chunk_id) if h.chunk_id else None
+        if h.kind == "endpoint":
+            e = eps.get(h.id)
+            if e is None:
+                continue
+            out.append({"kind": "endpoint", "id": str(e.id), "sourceId": str(e.source_id), "operationKey": e.operation_key,
+                        "method": e.method, "path": e.path, "title": e.summary or e.operation_key,
+                        "snippet": _snippet(chunk.text if chunk else (e.description or e.summary or ""), terms),
+                        "score": round(h.score, 6), "signals": h.signals})
+        elif chunk is not None:
+            d = docs.get(chunk.document_id) if chunk.document_id else None
+            out.append({"kind": "chunk", "id": str(chunk.id), "sourceId": str(chunk.source_id), "operationKey": None,
+                        "method": None, "path": d.path if d else None, "title": chunk.heading or (d.title if d else None),
+                        "documentId": str(chunk.document_id) if chunk.document_id else None,
+                        "snippet": _snippet(chunk.text, terms), "score": round(h.score, 6), "signals": h.signals})
+    return out
