@@ -35,17 +35,23 @@ def main() -> None:
     ap.add_argument("--corpora", default=str(ROOT.parent / "shared" / "corpora"))
     ap.add_argument("--database-url", default=None)
     ap.add_argument("--show-misses", action="store_true")
+    ap.add_argument("--data-dir", default=None, help="keep the scanned sources here and reuse them on the next run")
     args = ap.parse_args()
     questions = [json.loads(line) for line in Path(args.questions).read_text().splitlines() if line.strip()]
     answerable = [q for q in questions if q["answerable"]]
-    rt = Runtime.build(Settings(data_dir=tempfile.mkdtemp(prefix="woes-retrieval-"), database_url=args.database_url,
-                                embedded_workers=0, log_level="WARNING"))
+    rt = Runtime.build(Settings(data_dir=args.data_dir or tempfile.mkdtemp(prefix="woes-retrieval-"),
+                                database_url=args.database_url, embedded_workers=0, log_level="WARNING"))
     upgrade(rt.db)
+    from sqlalchemy import select
+
+    from woes.knowledge.models import Source
+    from woes.workspaces.models import Workspace
+
     with rt.db.transaction() as s:
-        ws = do_create_workspace(s, name="retrieval", actor=SYSTEM)
-    sources = {}
+        ws = s.scalar(select(Workspace).where(Workspace.name == "retrieval")) or do_create_workspace(s, name="retrieval", actor=SYSTEM)
+        sources = {src.name: src.id for src in s.scalars(select(Source).where(Source.workspace_id == ws.id, Source.status == "ready"))}
     t = time.perf_counter()
-    for corpus_file in sorted({q["corpus_file"] for q in answerable}):
+    for corpus_file in sorted({q["corpus_file"] for q in answerable} - set(sources)):
         path = Path(args.corpora) / corpus_file
         paths = sorted(path.glob("*.md")) if path.is_dir() else [path]
         with rt.db.transaction() as s:

@@ -11,6 +11,7 @@ import re
 import threading
 import time
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,6 +153,67 @@ def _dense(session: Session, sources: list[Source], query: str, limit: int) -> l
     return out[:limit]
 
 
+_VERSIONISH = re.compile(r"^(v\d+(\.\d+)*|\d{4}-\d{2}-\d{2}|json|xml|api)$")
+NAME_WEIGHT = 0.012
+DOCUMENT_FACTOR = 0.85
+
+
+def _stem(word: str) -> str:
+    w = word.lower()
+    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("s", "")):
+        if w.endswith(suffix) and len(w) > len(suffix) + 2 and not w.endswith("ss"):
+            return w[: -len(suffix)] + repl
+    return w
+
+
+def name_tokens(method: str | None, path: str | None, operation_id: str | None) -> list[str]:
+    """The words that name an operation: static path segments and operation-id words, stemmed."""
+    words: list[str] = []
+    for seg in re.split(r"[/#]", (path or "").split("?", 1)[0]):
+        if not seg or seg.startswith("{") or seg.startswith(":"):
+            continue
+        for part in re.split(r"[_\-.]+", seg):
+            words += _split_ident(part) if part else []
+    if not words and operation_id:
+        words = _split_ident(operation_id)
+    return [_stem(w) for w in words if w and not _VERSIONISH.match(w)]
+
+
+class _NameIndex:
+    """Document frequency of name tokens among a source's endpoints (a token every path shares names nothing)."""
+
+    def __init__(self) -> None:
+        self._data: dict[uuid.UUID, tuple[uuid.UUID | None, dict[str, int], int]] = {}
+
+    def get(self, session: Session, source: Source) -> tuple[dict[str, int], int]:
+        cached = self._data.get(source.id)
+        if cached is not None and cached[0] == source.last_scan_id:
+            return cached[1], cached[2]
+        df: dict[str, int] = defaultdict(int)
+        n = 0
+        for method, path, op_id in session.execute(select(Endpoint.method, Endpoint.path, Endpoint.operation_id)
+                                                   .where(Endpoint.source_id == source.id)):
+            n += 1
+            for t in set(name_tokens(method, path, op_id)):
+                df[t] += 1
+        self._data[source.id] = (source.last_scan_id, dict(df), n)
+        return dict(df), n
+
+
+NAMES = _NameIndex()
+
+
+def name_coverage(tokens: list[str], query_stems: set[str], df: dict[str, int], n: int) -> float:
+    """Share (IDF-weighted) of an operation's name that the question mentions, in [0, 1]."""
+    if not tokens:
+        return 0.0
+    weights = {t: np.log((n + 1) / (df.get(t, 0) + 0.5)) for t in set(tokens)}
+    total = sum(max(w, 0.0) for w in weights.values())
+    if total <= 0:
+        return 0.0
+    return sum(max(w, 0.0) for t, w in weights.items() if t in query_stems) / total
+
+
 def _norm_path(p: str) -> str:
     p = p.split("#", 1)[0].split("?", 1)[0].rstrip("/").lower()
     return re.sub(r"\{[^}]*\}|:[a-z_]+", "{}", p)
@@ -220,13 +282,26 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
                 hit.score += boost
                 hit.signals["exactMatch"] = boost
         del conds
-    if a.methods:
-        ep_methods = dict(session.execute(select(Endpoint.id, Endpoint.method).where(
-            Endpoint.id.in_([h.id for h in fused.values() if h.kind == "endpoint"]))).all())
-        for h in fused.values():
-            if h.kind == "endpoint" and ep_methods.get(h.id) in a.methods:
-                h.score += 0.004
-                h.signals["methodMatch"] = True
+    # How much of each candidate operation's name the question actually mentions (IDF-weighted):
+    # separates `GET /v1/subscriptions` from `GET /v1/customers/{customer}/subscriptions` when the
+    # question is about subscriptions, and siblings such as `/pulls/{n}` vs `/pulls/{n}/merge`.
+    query_stems = {_stem(w) for w in a.terms}
+    candidates = sorted((h for h in fused.values() if h.kind == "endpoint"), key=lambda h: -h.score)[:40]
+    by_source = {src.id: src for src in sources}
+    rows = {r[0]: r[1:] for r in session.execute(select(Endpoint.id, Endpoint.method, Endpoint.path, Endpoint.operation_id)
+                                                 .where(Endpoint.id.in_([h.id for h in candidates])))} if candidates else {}
+    for h in candidates:
+        method, path, op_id = rows.get(h.id, (None, None, None))
+        df, n = NAMES.get(session, by_source[h.source_id])
+        cov = name_coverage(name_tokens(method, path, op_id), query_stems, df, n)
+        h.score += NAME_WEIGHT * cov
+        h.signals["nameCoverage"] = round(cov, 3)
+        if a.methods and method in a.methods:
+            h.score += 0.004
+            h.signals["methodMatch"] = True
+    for h in fused.values():
+        if h.kind == "chunk":
+            h.score *= DOCUMENT_FACTOR
     hits = sorted(fused.values(), key=lambda h: -h.score)[:limit]
     timings = {"lexicalMs": round((t_lex - t0) * 1000, 2), "denseMs": round((t_dense - t_lex) * 1000, 2),
                "tookMs": round((time.perf_counter() - t0) * 1000, 2)}
