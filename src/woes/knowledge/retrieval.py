@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from woes.knowledge.models import Chunk, Endpoint, Source
 
 RRF_K = 60
+ENDPOINT_LEXICAL_WEIGHT = 0.5  # the per-endpoint BM25 list counts half as much as the chunk lists
 LEXICAL_CANDIDATES = 150
 DENSE_CANDIDATES = 150
 _PATH = re.compile(r"(?:(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+)?(/[A-Za-z0-9_{}\-.:~/]+)", re.I)
@@ -38,6 +39,9 @@ VERB_METHODS = {
 }
 
 
+COLLECTION_VERBS = {"create", "add", "new", "list", "listing", "place", "send", "upload", "make", "all"}
+
+
 @dataclass
 class QueryAnalysis:
     text: str
@@ -45,6 +49,7 @@ class QueryAnalysis:
     paths: list[tuple[str | None, str]] = field(default_factory=list)  # (method, path)
     identifiers: list[str] = field(default_factory=list)
     methods: set[str] = field(default_factory=set)
+    collection_intent: bool = False
 
 
 def _split_ident(token: str) -> list[str]:
@@ -69,6 +74,8 @@ def analyse(q: str) -> QueryAnalysis:
         lw = w.lower()
         if lw in VERB_METHODS:
             a.methods.add(VERB_METHODS[lw])
+        if lw in COLLECTION_VERBS:
+            a.collection_intent = True
         if lw not in _STOP and len(lw) > 1:
             words.append(lw)
     for ident in a.identifiers:
@@ -111,6 +118,71 @@ class _VectorCache:
 
 
 VECTORS = _VectorCache()
+
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*|\d+")
+
+
+def bm25_tokens(text_: str) -> list[str]:
+    out = []
+    for tok in _TOKEN.findall(text_):
+        parts = _split_ident(tok) if re.search(r"[a-z][A-Z]", tok) else [tok.lower()]
+        out += [_stem(p) for p in parts if p and p.lower() not in _STOP]
+    return out
+
+
+class _EndpointBM25:
+    """BM25 over one document per endpoint (every name a developer might type: path, operation id,
+    parameters, body and response fields, enum values, descriptions), per source, cached per scan."""
+
+    K1, B = 1.2, 0.75
+
+    def __init__(self) -> None:
+        self._data: dict[uuid.UUID, tuple[uuid.UUID | None, Any]] = {}
+        self._lock = threading.Lock()
+
+    def _build(self, session: Session, source: Source) -> Any:
+        from woes.knowledge.evidence import search_text
+
+        ids, lengths = [], []
+        postings: dict[str, dict[int, int]] = defaultdict(dict)
+        cols = (Endpoint.id, Endpoint.operation_key, Endpoint.operation_id, Endpoint.summary, Endpoint.description,
+                Endpoint.tags, Endpoint.parameters, Endpoint.request_body, Endpoint.responses)
+        for row in session.execute(select(*cols).where(Endpoint.source_id == source.id)):
+            rec = {"operation_key": row[1], "operation_id": row[2], "summary": row[3], "description": row[4], "tags": row[5],
+                   "parameters": row[6], "request_body": row[7], "responses": row[8]}
+            toks = bm25_tokens(search_text(rec))
+            doc = len(ids)
+            ids.append(row[0])
+            lengths.append(len(toks))
+            for t in toks:
+                postings[t][doc] = postings[t].get(doc, 0) + 1
+        n = len(ids)
+        avg = (sum(lengths) / n) if n else 1.0
+        return ids, np.array(lengths, dtype=np.float32), dict(postings), n, avg
+
+    def search(self, session: Session, source: Source, terms: list[str], limit: int) -> list[tuple[uuid.UUID, float]]:
+        cached = self._data.get(source.id)
+        if cached is None or cached[0] != source.last_scan_id:
+            built = self._build(session, source)
+            with self._lock:
+                self._data[source.id] = (source.last_scan_id, built)
+            cached = self._data[source.id]
+        ids, lengths, postings, n, avg = cached[1]
+        if not n:
+            return []
+        scores = np.zeros(n, dtype=np.float32)
+        for t in {_stem(x) for x in terms}:
+            docs = postings.get(t)
+            if not docs:
+                continue
+            idf = np.log(1 + (n - len(docs) + 0.5) / (len(docs) + 0.5))
+            for d, tf in docs.items():
+                scores[d] += idf * tf * (self.K1 + 1) / (tf + self.K1 * (1 - self.B + self.B * lengths[d] / avg))
+        top = np.argsort(-scores)[:limit]
+        return [(ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+ENDPOINT_BM25 = _EndpointBM25()
 
 
 def _lexical(session: Session, source_ids: list[uuid.UUID], terms: list[str], limit: int) -> list[tuple[uuid.UUID, float]]:
@@ -259,6 +331,14 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
 
     add(lexical, "lexical")
     add(dense, "dense")
+    endpoint_lex: list[tuple[uuid.UUID, uuid.UUID, float]] = []
+    for src in sources:
+        endpoint_lex += [(e, src.id, sc) for e, sc in ENDPOINT_BM25.search(session, src, a.terms, LEXICAL_CANDIDATES)]
+    endpoint_lex.sort(key=lambda x: -x[2])
+    for rank, (e_id, s_id, _sc) in enumerate(endpoint_lex[:LEXICAL_CANDIDATES], start=1):
+        hit = fused.setdefault(("endpoint", e_id), Hit(kind="endpoint", id=e_id, source_id=s_id))
+        hit.score += ENDPOINT_LEXICAL_WEIGHT / (RRF_K + rank)
+        hit.signals["endpointLexicalRank"] = rank
     # Exact matches the bag of words cannot see: literal paths, method + path, operation ids.
     endpoint_rows = {}
     wanted_paths = [(m, _norm_path(p)) for m, p in a.paths]
@@ -299,6 +379,14 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
         if a.methods and method in a.methods:
             h.score += 0.004
             h.signals["methodMatch"] = True
+        # "create …" and "list …" ask for the collection, not one item: prefer paths that do not end in a
+        # path parameter (`POST /calls`, not `POST /calls/{sid}`).
+        if a.collection_intent and path:
+            last = path.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+            item = last.startswith("{") or last.startswith(":") or re.search(r"\{[^}]+\}\.\w+$", last) is not None
+            if not item:
+                h.score += 0.003
+                h.signals["collectionPath"] = True
     for h in fused.values():
         if h.kind == "chunk":
             h.score *= DOCUMENT_FACTOR
