@@ -19,6 +19,7 @@ class ChunkText:
     heading: str | None
     text: str
     kind: str = "section"
+    embed: bool = True  # parameter listings are found lexically (names, enums); they get no vector
 
 
 def _blocks(markdown: str) -> list[tuple[str, str | None, int]]:
@@ -129,13 +130,15 @@ def endpoint_chunks(rec: dict[str, Any]) -> list[ChunkText]:
     if len(desc.split()) > 110:
         rest = desc.split()[110:]
         for i in range(0, len(rest), TARGET_WORDS):
-            out.append(ChunkText(head, head + "\n" + " ".join(rest[i: i + TARGET_WORDS]), "endpoint"))
-    cur: list[str] = []
+            # the rest of a long description: lexical only past the first continuation
+            out.append(ChunkText(head, head + "\n" + " ".join(rest[i: i + TARGET_WORDS]), "endpoint", embed=i == 0))
+    # Vectors for the overview, the first description continuation and the first parameter listing
+    # only: the rest stays findable through the lexical indexes, which hold every name and enum value.
+    groups: list[list[str]] = [[]]
     for line in lines:
-        if cur and _words("\n".join(cur)) + _words(line) > TARGET_WORDS:
-            out.append(ChunkText(head, head + "\n" + "\n".join(cur), "endpoint"))
-            cur = []
-        cur.append(line)
-    if cur:
-        out.append(ChunkText(head, head + "\n" + "\n".join(cur), "endpoint"))
+        if groups[-1] and _words("\n".join(groups[-1])) + _words(line) > TARGET_WORDS:
+            groups.append([])
+        groups[-1].append(line)
+    for i, group in enumerate(g for g in groups if g):
+        out.append(ChunkText(head, head + "\n" + "\n".join(group), "endpoint", embed=i == 0))
     return out

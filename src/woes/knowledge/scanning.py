@@ -229,18 +229,21 @@ def _apply(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id:
             s.execute(delete(Chunk).where(Chunk.id.in_([c.id for c in old_chunks])))
         new_chunks: list[Chunk] = []
         plans = _plan_chunks({k: records[k] for k in touched_endpoints}, {p: docs[p] for p in touched_docs})
+        wants_vector: set[int] = set()
         for plan in plans:
             kind, ref = plan.owner
             owner_row = touched_endpoints[ref] if kind == "endpoint" else touched_docs[ref]
             for i, ct in enumerate(plan.items):
+                if ct.embed:
+                    wants_vector.add(len(new_chunks))
                 new_chunks.append(Chunk(
                     workspace_id=workspace_id, source_id=source_id, kind=ct.kind, ordinal=i, heading=(ct.heading or "")[:500] or None,
                     text=ct.text, content_hash=_chunk_hash(ct.text), created_at=now,
                     endpoint_id=owner_row.id if kind == "endpoint" else None,
                     document_id=owner_row.id if kind == "document" else None))
-        to_embed = [c for c in new_chunks if c.content_hash not in reusable]
-        for c in new_chunks:
-            if c.content_hash in reusable:
+        to_embed = [c for i, c in enumerate(new_chunks) if i in wants_vector and c.content_hash not in reusable]
+        for i, c in enumerate(new_chunks):
+            if i in wants_vector and c.content_hash in reusable:
                 c.embedding, c.embedding_model = reusable[c.content_hash]
         timings["chunkMs"] = round((time.perf_counter() - t) * 1000, 1)
         t = time.perf_counter()
@@ -257,7 +260,7 @@ def _apply(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id:
             "chunks": s.query(Chunk).filter(Chunk.source_id == source_id).count(),
             "skipped": sum(1 for i in issues if i["severity"] in ("error", "skipped")),
             "errors": sum(1 for i in issues if i["severity"] == "error"),
-            "embedded": len(to_embed), "reusedEmbeddings": len(new_chunks) - len(to_embed),
+            "embedded": len(to_embed), "reusedEmbeddings": len(wants_vector) - len(to_embed),
         }
         status = "partial" if any(i["severity"] in ("error", "skipped") for i in issues) else "completed"
         coverage = {"added": sorted(added), "changed": sorted(changed), "removed": sorted(removed)}
