@@ -17,6 +17,9 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy/libpq URL; unset means SQLite in data_dir. postgresql://... switches to PostgreSQL."
     )
     redis_url: str | None = Field(None, description="Redis URL for shared rate limits and live-event fan-out.")
+    secret_key: str | None = Field(
+        None, description="Key for encrypting stored credentials; unset: generated once into data_dir/secret.key. "
+        "Replicas must share it.")
     job_backend: str = Field(
         "auto", description="auto | embedded | procrastinate. auto = procrastinate on PostgreSQL, embedded on SQLite."
     )

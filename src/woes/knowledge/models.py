@@ -148,3 +148,18 @@ class Chunk(Base):
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     embedding_model: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SourceAuth(Base):
+    """How Woes authenticates to the API a source describes (for guarded live tests). Secrets are
+    encrypted at rest and never returned."""
+
+    __tablename__ = "source_auth"
+
+    source_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(32))  # none | api_key | bearer | basic | oauth2_client_credentials
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # non-secret settings
+    secrets_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    secret_hints: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,6 +13,7 @@ from woes.auth.principal import Principal
 from woes.core.errors import ProblemError, validation_error
 from woes.core.pagination import Page, paginate
 from woes.knowledge import service
+from woes.knowledge.auth import SourceAuthIn
 from woes.knowledge.models import Chunk, Document, Endpoint, Scan, Source
 from woes.knowledge.schemas import SourceCreate, SourcePatch, options_dict
 
@@ -204,3 +205,17 @@ def search(p: Read, db: ReadDB,
     hits, info = run_search(db, p.workspace_id, q, source_id, limit)
     return {"object": "list", "results": results_view(db, hits, q), "hasMore": False, "nextCursor": None,
             "tookMs": info["tookMs"], "query": info.get("analysis", {})}
+
+
+@router.get("/sources/{source_id}/auth", summary="How Woes authenticates to this API (secrets are never returned)")
+def get_source_auth(source_id: uuid.UUID, p: Read, db: ReadDB) -> dict:
+    from woes.knowledge.auth import auth_view, get_auth
+
+    return auth_view(get_auth(db, p.workspace_id, source_id))
+
+
+@router.put("/sources/{source_id}/auth", summary="Set credentials for guarded live tests (write-only; unset secrets are kept)")
+def put_source_auth(source_id: uuid.UUID, body: SourceAuthIn, p: Write, db: WriteDB) -> dict:
+    from woes.knowledge.auth import auth_view, do_set_auth
+
+    return auth_view(do_set_auth(db, p.workspace_id, source_id, body, p.actor))
