@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
@@ -104,6 +104,9 @@ class Endpoint(Base):
     examples: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     extra: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     deprecated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Guarded live tests: an operator opts each endpoint in; non-GET/HEAD methods need allow_write too.
+    live_test_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    live_test_allow_write: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     markdown: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

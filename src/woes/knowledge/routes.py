@@ -14,6 +14,7 @@ from woes.core.errors import ProblemError, validation_error
 from woes.core.pagination import Page, paginate
 from woes.knowledge import service
 from woes.knowledge.auth import SourceAuthIn
+from woes.knowledge.livetest import LiveTestIn, LiveTestPermissionIn
 from woes.knowledge.models import Chunk, Document, Endpoint, Scan, Source
 from woes.knowledge.schemas import SourceCreate, SourcePatch, options_dict
 
@@ -219,3 +220,19 @@ def put_source_auth(source_id: uuid.UUID, body: SourceAuthIn, p: Write, db: Writ
     from woes.knowledge.auth import auth_view, do_set_auth
 
     return auth_view(do_set_auth(db, p.workspace_id, source_id, body, p.actor))
+
+
+@router.put("/endpoints/{endpoint_id}/live-test", summary="Allow (or stop) guarded live tests of this endpoint")
+def set_live_test_permission(endpoint_id: uuid.UUID, body: LiveTestPermissionIn, p: Write, db: WriteDB) -> dict:
+    from woes.knowledge.livetest import do_set_permission
+
+    ep = do_set_permission(db, p.workspace_id, endpoint_id, body, p.actor)
+    return {"object": "live_test_permission", "endpointId": str(ep.id), "enabled": ep.live_test_enabled,
+            "allowWrite": ep.live_test_allow_write}
+
+
+@router.post("/sources/{source_id}/tests", summary="Run a guarded live test of an opted-in endpoint")
+def live_test(source_id: uuid.UUID, body: LiveTestIn, p: Write, db: WriteDB) -> dict:
+    from woes.knowledge.livetest import run_live_test
+
+    return run_live_test(db, p.workspace_id, source_id, body, p.actor)

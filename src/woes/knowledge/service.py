@@ -58,6 +58,7 @@ def endpoint_view(e: Endpoint, *, with_markdown: bool = False) -> dict[str, Any]
            "description": e.description, "tags": e.tags or [], "parameters": e.parameters or [],
            "requestBody": e.request_body, "responses": e.responses or [], "auth": e.auth or [], "servers": e.servers or [],
            "examples": e.examples or [], "extra": e.extra or {}, "deprecated": e.deprecated,
+           "liveTest": {"enabled": e.live_test_enabled, "allowWrite": e.live_test_allow_write},
            "createdAt": _iso(e.created_at), "updatedAt": _iso(e.updated_at)}
     if with_markdown:
         out["markdown"] = e.markdown
