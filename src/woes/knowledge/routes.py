@@ -68,15 +68,14 @@ async def _read_create(request: Request) -> tuple[SourceCreate | None, list[tupl
 async def create_source(request: Request, p: Write) -> dict:
     body, uploads, name, type_ = await _read_create(request)
     files = service.expand_uploads(uploads) if uploads else None
-    if body is not None and body.git_url:
-        raise validation_error("gitUrl", "Git repository sources are not available yet; upload the files or an archive.")
     runtime = request.app.state.runtime
 
     def write() -> dict:
         with runtime.db.transaction() as db:
             source, scan = service.do_create_source(
                 db, p.workspace_id, name=name, type_=type_, actor=p.actor, content=body.content if body else None,
-                files=files, url=body.url if body else None, options=options_dict(body.options) if body else None)
+                files=files, url=body.url if body else None, options=options_dict(body.options) if body else None,
+                git_url=body.git_url if body else None, git_path=body.git_path if body else None)
             return service.source_view(source, scan)
 
     from starlette.concurrency import run_in_threadpool

@@ -90,12 +90,14 @@ def run_scan(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_i
         files = [SourceFile(r.path, r.data) for r in s.scalars(select(SourceFileRow).where(SourceFileRow.source_id == source_id))]
         previous_hash = source.content_hash if source.last_scan_id else None
         declared = source.type
-        origin, url, options = source.origin, source.url, dict(source.options or {})
+        origin, url, options, git_path = source.origin, source.url, dict(source.options or {}), source.git_path
     try:
         t = time.perf_counter()
         skipped: list[dict[str, str]] = []
         if origin == "url":
             files, skipped = fetch_url_files(url, declared, options)
+        elif origin == "git":
+            files = fetch_git_files(url, git_path)
         timings["fetchMs"] = round((time.perf_counter() - t) * 1000, 1)
         digest = files_hash(files)
         if not files:
@@ -118,6 +120,18 @@ def _default_context() -> ImportContext:
     from woes.config import get_settings
 
     return ImportContext(fetch=get_settings().safe_fetcher().fetch_bytes)
+
+
+def fetch_git_files(url: str | None, git_path: str | None) -> list[SourceFile]:
+    from woes.config import get_settings
+    from woes.knowledge.gitsource import GitSourceError, clone_files
+
+    if not url:
+        raise ScanFailed("The source has no repository URL.")
+    try:
+        return [SourceFile(p, d) for p, d in clone_files(url, get_settings().safe_fetcher(), git_path)]
+    except GitSourceError as exc:
+        raise ScanFailed(str(exc), url) from None
 
 
 def fetch_url_files(url: str | None, declared: str, options: dict[str, Any]) -> tuple[list[SourceFile], list[dict[str, str]]]:

@@ -175,18 +175,21 @@ def check_url(url: str, field: str = "url") -> str:
 
 def do_create_source(session: Session, workspace_id: uuid.UUID, *, name: str, type_: str, actor: Actor,
                      content: str | None = None, files: list[tuple[str, bytes]] | None = None, url: str | None = None,
-                     options: dict[str, Any] | None = None) -> tuple[Source, Scan]:
+                     options: dict[str, Any] | None = None, git_url: str | None = None,
+                     git_path: str | None = None) -> tuple[Source, Scan]:
     if type_ not in TYPES:
         raise validation_error("type", f"One of: {', '.join(TYPES)}.")
-    given = [x for x in (content, files, url) if x]
+    given = [x for x in (content, files, url, git_url) if x]
     if len(given) != 1:
-        raise validation_error("content", "Give exactly one of content, files (multipart) or url.")
+        raise validation_error("content", "Give exactly one of content, files (multipart), url or gitUrl.")
     if type_ == "website" and not url:
         raise validation_error("url", "A website source is crawled from a URL.")
     now = utcnow()
-    origin = "url" if url else "upload" if files else "content"
-    source = Source(workspace_id=workspace_id, name=name, type=type_, origin=origin, url=check_url(url) if url else None,
-                    options=options or {}, status="queued", counts={}, auth_schemes=[], created_at=now, updated_at=now)
+    origin = "url" if url else "git" if git_url else "upload" if files else "content"
+    remote = check_url(url) if url else check_url(git_url, "gitUrl") if git_url else None
+    source = Source(workspace_id=workspace_id, name=name, type=type_, origin=origin, url=remote,
+                    git_path=(git_path or "").strip("/") or None, options=options or {}, status="queued", counts={},
+                    auth_schemes=[], created_at=now, updated_at=now)
     session.add(source)
     session.flush()
     if content is not None:
@@ -204,8 +207,8 @@ def do_replace_files(session: Session, workspace_id: uuid.UUID, source_id: uuid.
                      actor: Actor) -> tuple[Source, Scan]:
     """New content for an upload/content source; the rescan then updates only what changed."""
     source = get_source(session, workspace_id, source_id)
-    if source.origin == "url":
-        raise conflict("This source is fetched from its URL; rescan it instead of uploading files.")
+    if source.origin in ("url", "git"):
+        raise conflict("This source is fetched from its URL or repository; rescan it instead of uploading files.")
     for row in session.scalars(select(SourceFile).where(SourceFile.source_id == source.id)):
         session.delete(row)
     session.flush()
