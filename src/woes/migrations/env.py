@@ -18,6 +18,13 @@ def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite "batch" migrations rebuild a table (copy, drop, rename). With foreign keys enforced,
+            # dropping the old table would cascade-delete every row that references it, so enforcement
+            # is off while migrating (set on the raw connection: the pragma is ignored inside a
+            # transaction) and the result is checked with foreign_key_check afterwards.
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -25,9 +32,17 @@ def run_migrations_online() -> None:
             compare_type=True,
             include_object=include_object,
         )
-        with context.begin_transaction():
-            context.run_migrations()
-        connection.commit()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+            connection.commit()
+        finally:
+            if sqlite:
+                raw = connection.connection.dbapi_connection
+                problems = raw.execute("PRAGMA foreign_key_check").fetchall()
+                raw.execute("PRAGMA foreign_keys=ON")
+                if problems:
+                    raise RuntimeError(f"foreign key violations after migrating: {problems[:5]}")
 
 
 run_migrations_online()
