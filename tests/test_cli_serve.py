@@ -74,3 +74,20 @@ def test_worker_refuses_unmigrated_database(tmp_path):
     (tmp_path / "empty").mkdir()
     out = subprocess.run([sys.executable, "-m", "woes", "worker"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "woes migrate" in out.stderr
+
+
+def test_source_add_and_rescan_from_the_command_line(settings, runtime, tmp_path):
+    env = _env(settings)
+    assert subprocess.run([sys.executable, "-m", "woes", "init", "--json"], env=env, cwd=ROOT, capture_output=True,
+                          timeout=120).returncode == 0
+    spec = tmp_path / "petstore.yaml"
+    spec.write_text("openapi: 3.0.0\ninfo: {title: Pets, version: '1'}\npaths:\n  /pets:\n    get:\n      summary: List pets\n"
+                    "      responses: {'200': {description: ok}}\n")
+    out = subprocess.run([sys.executable, "-m", "woes", "source", "add", "--path", str(spec)], env=env, cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    added = json.loads(out.stdout)
+    assert added["status"] == "completed" and added["counts"]["endpoints"] == 1
+    out = subprocess.run([sys.executable, "-m", "woes", "source", "scan", added["sourceId"]], env=env, cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and json.loads(out.stdout)["unchanged"] is True

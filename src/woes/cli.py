@@ -133,6 +133,59 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _workspace_id(db, given: str | None):  # noqa: ANN001, ANN202
+    import uuid as _uuid
+
+    from sqlalchemy import select
+
+    from woes.workspaces.models import Workspace
+
+    with db.reading() as session:
+        ids = list(session.scalars(select(Workspace.id)))
+    if given:
+        wid = _uuid.UUID(given)
+        if wid not in ids:
+            raise SystemExit(f"no workspace {given}")
+        return wid
+    if len(ids) != 1:
+        raise SystemExit("give --workspace-id (there are several workspaces, or none: run `woes init`)")
+    return ids[0]
+
+
+def cmd_source(args: argparse.Namespace) -> int:
+    """`woes source add|scan`: create a source from a file/folder/URL/Git repository, or rescan one,
+    and run the scan now (the same code path as the API and the job)."""
+    import uuid as _uuid
+
+    from woes.events.service import Actor
+    from woes.knowledge.scanning import run_scan
+    from woes.knowledge.service import do_create_source, do_start_scan, scan_view
+
+    db = _migrated_database(args)
+    from woes.runtime import Runtime
+
+    runtime = Runtime.build(get_settings(), db)
+    wid = _workspace_id(runtime.db, args.workspace_id)
+    actor = Actor("system", "cli")
+    with runtime.db.transaction() as session:
+        if args.action == "add":
+            files = None
+            if args.path:
+                root = Path(args.path)
+                paths = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+                files = [(str(p.relative_to(root)) if root.is_dir() else p.name, p.read_bytes()) for p in paths]
+            source, scan = do_create_source(session, wid, name=args.name or (args.path or args.url or args.git_url),
+                                            type_=args.type, actor=actor, files=files, url=args.url,
+                                            git_url=args.git_url, git_path=args.git_path)
+        else:
+            scan = do_start_scan(session, wid, _uuid.UUID(args.source_id), actor)
+            source = None
+        source_id, scan_id = (source.id if source else scan.source_id), scan.id
+    result = run_scan(runtime.db, wid, source_id, scan_id)
+    print(json.dumps({"sourceId": str(source_id), **scan_view(result)}, indent=2))
+    return 0 if result.status in ("completed", "partial") else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="woes", description="Woes: AI-native support for API companies.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -164,6 +217,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password", default=None, help="owner password (generated when omitted)")
     p.add_argument("--json", action="store_true", help="print {workspaceId, apiKey, ownerEmail, ownerPassword}")
     p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("source", help="add a source (file, folder, URL, Git repository) or rescan one, now")
+    src = p.add_subparsers(dest="action", required=True)
+    add = src.add_parser("add")
+    common(add)
+    add.add_argument("--name")
+    add.add_argument("--type", default="auto")
+    origin = add.add_mutually_exclusive_group(required=True)
+    origin.add_argument("--path", help="a file or a folder of files")
+    origin.add_argument("--url")
+    origin.add_argument("--git-url")
+    add.add_argument("--git-path")
+    add.add_argument("--workspace-id")
+    scan = src.add_parser("scan")
+    common(scan)
+    scan.add_argument("source_id")
+    scan.add_argument("--workspace-id")
+    p.set_defaults(func=cmd_source)
 
     p = sub.add_parser("jobs", help="list background jobs (e.g. --status failed)")
     common(p)
