@@ -42,6 +42,16 @@ VERB_METHODS = {
 COLLECTION_VERBS = {"create", "add", "new", "list", "listing", "place", "send", "upload", "make", "all"}
 
 
+def _verb(word: str) -> str:
+    """Base form of a verb-like word: creates/created/creating → create, lists/listing → list."""
+    for base in (word, word[:-1] if word.endswith("s") else None, word[:-2] if word.endswith(("es", "ed")) else None,
+                 word[:-1] if word.endswith("d") else None, word[:-3] if word.endswith("ing") else None,
+                 word[:-3] + "e" if word.endswith("ing") else None):
+        if base and (base in VERB_METHODS or base in COLLECTION_VERBS):
+            return base
+    return word
+
+
 @dataclass
 class QueryAnalysis:
     text: str
@@ -72,9 +82,10 @@ def analyse(q: str) -> QueryAnalysis:
     words: list[str] = []
     for w in _WORD.findall(q):
         lw = w.lower()
-        if lw in VERB_METHODS:
-            a.methods.add(VERB_METHODS[lw])
-        if lw in COLLECTION_VERBS:
+        verb = _verb(lw)
+        if verb in VERB_METHODS:
+            a.methods.add(VERB_METHODS[verb])
+        if verb in COLLECTION_VERBS:
             a.collection_intent = True
         if lw not in _STOP and len(lw) > 1:
             words.append(lw)
