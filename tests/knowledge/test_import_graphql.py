@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from corpus_helpers import CORPORA, eval_validator
 from graphql import build_schema, introspection_from_schema
 
 from woes.knowledge.importers.base import ImportContext, ImportError_, SourceFile
 from woes.knowledge.importers.graphql import GraphQLImporter
 
-CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
 IMP = GraphQLImporter()
 
 SDL = '''
@@ -272,14 +270,6 @@ def test_endpoint_limit():
 # ---------------------------------------------------------------------- corpora
 
 
-def _validator():
-    path = CORPORA.parent / "eval" / "validate_questions.py"
-    if not path.exists():
-        return None
-    spec = importlib.util.spec_from_file_location("validate_questions", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")
@@ -302,7 +292,7 @@ def test_corpus_github_sdl(github_sdl):
     path, r = github_sdl
     kinds = [e.method for e in r.endpoints]
     assert kinds.count("QUERY") == 31 and kinds.count("MUTATION") == 247 and len(kinds) == 278
-    v = _validator()
+    v = eval_validator()
     if v is not None:
         assert {e.operation_key for e in r.endpoints} == set(v.graphql_sdl_ops(str(path)))
     assert not [i for i in r.issues if i.severity == "error"]  # two duplicate field definitions are warnings
@@ -324,7 +314,7 @@ def test_corpus_github_introspection(github_introspection):
     path, r = github_introspection
     kinds = [e.method for e in r.endpoints]
     assert kinds.count("QUERY") == 28 and kinds.count("MUTATION") == 155
-    v = _validator()
+    v = eval_validator()
     if v is not None:
         assert {e.operation_key for e in r.endpoints} == set(v.graphql_introspection_ops(str(path)))
     assert not r.issues

@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
+from corpus_helpers import CORPORA  # noqa: E402
 
 from woes.knowledge.importers.base import ImportContext, ImportError_, SourceFile
 from woes.knowledge.importers.jsondoc import JsonDocImporter
 from woes.knowledge.importers.markdown import MarkdownImporter, clean_markdown, split_table_row
 
-CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
 DISCORD = CORPORA / "markdown" / "discord"
 
 CHANNEL_DOC = """---

@@ -4,13 +4,10 @@ malformed input, security, and every corpus file in shared/corpora/openapi (exac
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import socket
-import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
@@ -755,7 +752,8 @@ def test_detect():
 # ---------------------------------------------------------------------------------------------------
 # The corpus: shared/corpora/openapi
 
-CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
+from corpus_helpers import CORPORA, eval_validator  # noqa: E402
+
 OPENAPI_DIR = CORPORA / "openapi"
 EXPECTED_COUNTS = {
     "stripe-spec3.yaml": 468,
@@ -807,13 +805,9 @@ def test_corpus_operation_counts(corpus, name):
 
 
 def _load_eval_module():
-    script = CORPORA.parent / "eval" / "validate_questions.py"
-    if not script.is_file():
-        pytest.skip(f"{script} is absent")
-    spec = importlib.util.spec_from_file_location("validate_questions_for_tests", script)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("validate_questions_for_tests", module)
-    spec.loader.exec_module(module)
+    module = eval_validator()
+    if module is None:
+        pytest.skip("shared/eval/validate_questions.py is absent")
     return module
 
 

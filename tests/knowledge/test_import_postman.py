@@ -4,11 +4,8 @@ bodies, saved responses, malformed items, and the two corpus collections in shar
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -419,7 +416,8 @@ def test_max_endpoints():
 # ---------------------------------------------------------------------------------------------------
 # The corpus: shared/corpora/postman
 
-CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
+from corpus_helpers import CORPORA, eval_validator  # noqa: E402
+
 POSTMAN_DIR = CORPORA / "postman"
 EXPECTED = {"stripe-api-collection.json": (457, 456), "box-platform-api-collection.json": (228, 219)}  # (requests, distinct keys)
 needs_corpus = pytest.mark.skipif(
@@ -459,12 +457,8 @@ def test_corpus_counts_and_keys(corpus, name):
             if p.name.lower() == "authorization":
                 assert p.default is None
     assert corpus.timings[name][1] < 10
-    script = CORPORA.parent / "eval" / "validate_questions.py"
-    if script.is_file():
-        spec = importlib.util.spec_from_file_location("validate_questions_for_postman_tests", script)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules.setdefault("validate_questions_for_postman_tests", module)
-        spec.loader.exec_module(module)
+    module = eval_validator()
+    if module is not None:
         ops = module.postman_ops(str(POSTMAN_DIR / name))
         mine: dict[str, set] = {}
         for e in r.endpoints:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import socket
-from pathlib import Path
 
 import pytest
+from corpus_helpers import CORPORA, eval_validator
 
 from woes.knowledge.importers.base import ImportContext, ImportError_, SourceFile
 from woes.knowledge.importers.wsdl import WsdlImporter
 
-CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
 IMP = WsdlImporter()
 
 SCHEMA = """
@@ -264,14 +262,6 @@ def test_nul_bytes_stripped():
 # ---------------------------------------------------------------------- corpora
 
 
-def _validator():
-    path = CORPORA.parent / "eval" / "validate_questions.py"
-    if not path.exists():
-        return None
-    spec = importlib.util.spec_from_file_location("validate_questions", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")
@@ -286,7 +276,7 @@ def corpus():
 def test_corpus_counts(corpus, name, count):
     path, r = corpus[name]
     assert len(r.endpoints) == count and not r.issues
-    v = _validator()
+    v = eval_validator()
     if v is not None:
         assert {e.operation_key for e in r.endpoints} == set(v.wsdl_ops(str(path)))
 

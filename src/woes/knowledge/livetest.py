@@ -78,11 +78,9 @@ def _url(ep: Endpoint, body: LiveTestIn) -> str:
     return url + ("?" + urlencode(body.query) if body.query else "")
 
 
-def _apply_auth(session: Session, source_id: uuid.UUID, url: str, headers: dict[str, str], fetcher: Any) -> str:
-    row = session.get(SourceAuth, source_id)
+def _apply_auth(row: SourceAuth | None, secret: dict[str, str], url: str, headers: dict[str, str], fetcher: Any) -> str:
     if row is None or row.type == "none":
         return url
-    secret = credentials(row)
     cfg = row.config or {}
     if row.type == "bearer":
         headers["Authorization"] = f"Bearer {secret['token']}"
@@ -164,9 +162,11 @@ def run_live_test(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUI
         headers.setdefault("Content-Type", "application/json")
     result: dict[str, Any] = {"object": "live_test", "endpointId": str(ep.id), "operationKey": ep.operation_key,
                               "method": method, "url": redact(url.split("?", 1)[0])}
+    auth = session.get(SourceAuth, source_id)
+    secrets = credentials(auth) if auth is not None else {}
     started = time.perf_counter()
     try:
-        url = _apply_auth(session, source_id, url, headers, fetcher)
+        url = _apply_auth(auth, secrets, url, headers, fetcher)
         got = fetcher.request(method, url, headers=headers, content=content)
     except FetchError as exc:
         result.update(status=None, latencyMs=round((time.perf_counter() - started) * 1000, 1), headers={}, body=None,
@@ -177,7 +177,6 @@ def run_live_test(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUI
         result.update(status=got.status, latencyMs=round(got.elapsed_ms, 1),
                       headers=redact_headers(dict(got.headers)), body=redact(text), bodyTruncated=len(got.content) > BODY_LIMIT,
                       validation=validate_response(ep, got.status, ctype, got.content), error=None)
-    secrets = credentials(session.get(SourceAuth, source_id)) if session.get(SourceAuth, source_id) else {}
     blob = json.dumps(result)
     for value in secrets.values():  # belt and braces: a server that echoes the credential back
         if value and value in blob:
