@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
+
+from woes.knowledge.importers.base import ImportContext, SourceFile
 
 CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
 
@@ -18,3 +23,20 @@ def eval_validator() -> ModuleType | None:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def cached_parser(folder: Path, importer: Any) -> Callable[[str], Any]:
+    """`get(name)` parses folder/name once (the ImportResult is cached); `get.timings[name]` holds
+    (result, seconds) for speed assertions."""
+    cache: dict[str, tuple[Any, float]] = {}
+
+    def get(name: str) -> Any:
+        if name not in cache:
+            data = (folder / name).read_bytes()
+            started = time.perf_counter()
+            result = importer.parse([SourceFile(path=name, data=data)], ImportContext())
+            cache[name] = (result, time.perf_counter() - started)
+        return cache[name][0]
+
+    get.timings = cache  # type: ignore[attr-defined]
+    return get

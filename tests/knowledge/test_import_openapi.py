@@ -752,7 +752,7 @@ def test_detect():
 # ---------------------------------------------------------------------------------------------------
 # The corpus: shared/corpora/openapi
 
-from corpus_helpers import CORPORA, eval_validator  # noqa: E402
+from corpus_helpers import CORPORA, cached_parser, eval_validator  # noqa: E402
 
 OPENAPI_DIR = CORPORA / "openapi"
 EXPECTED_COUNTS = {
@@ -773,18 +773,7 @@ needs_corpus = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def corpus():
-    cache: dict[str, tuple[ImportResult, float]] = {}
-
-    def get(name: str) -> ImportResult:
-        if name not in cache:
-            data = (OPENAPI_DIR / name).read_bytes()
-            started = time.perf_counter()
-            result = IMP.parse([SourceFile(path=name, data=data)], ImportContext())
-            cache[name] = (result, time.perf_counter() - started)
-        return cache[name][0]
-
-    get.timings = cache  # type: ignore[attr-defined]
-    return get
+    return cached_parser(OPENAPI_DIR, IMP)
 
 
 @needs_corpus

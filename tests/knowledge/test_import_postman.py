@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 
 import pytest
 
@@ -416,7 +415,7 @@ def test_max_endpoints():
 # ---------------------------------------------------------------------------------------------------
 # The corpus: shared/corpora/postman
 
-from corpus_helpers import CORPORA, eval_validator  # noqa: E402
+from corpus_helpers import CORPORA, cached_parser, eval_validator  # noqa: E402
 
 POSTMAN_DIR = CORPORA / "postman"
 EXPECTED = {"stripe-api-collection.json": (457, 456), "box-platform-api-collection.json": (228, 219)}  # (requests, distinct keys)
@@ -427,17 +426,7 @@ needs_corpus = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def corpus():
-    cache: dict[str, tuple[ImportResult, float]] = {}
-
-    def get(name: str) -> ImportResult:
-        if name not in cache:
-            data = (POSTMAN_DIR / name).read_bytes()
-            started = time.perf_counter()
-            cache[name] = (IMP.parse([SourceFile(path=name, data=data)], ImportContext()), time.perf_counter() - started)
-        return cache[name][0]
-
-    get.timings = cache  # type: ignore[attr-defined]
-    return get
+    return cached_parser(POSTMAN_DIR, IMP)
 
 
 @needs_corpus

@@ -616,24 +616,6 @@ def resolve_status(session: Session, workspace_id: uuid.UUID, lifecycle: str, wa
     return next((s for s in rows if s.waiting_on == waiting_on), default)
 
 
-def _materialize_statuses(session: Session, workspace_id: uuid.UUID) -> list[Status]:
-    """Lock the workspace's list and make sure it exists as rows (writing the defaults if needed)."""
-    _lock_workspace(session, workspace_id)
-    rows = _status_rows(session, workspace_id)
-    if not rows:
-        rows = _default_statuses(session, workspace_id)
-        session.add_all(rows)
-        session.flush()
-    return rows
-
-
-def _status_conflict(rows: Sequence[Status], label: str, exclude: uuid.UUID | None = None) -> None:
-    for s in rows:
-        if s.label_key == _fold(label) and s.id != exclude:
-            raise conflict(f"A status labelled '{s.label}' already exists (labels are case-insensitive).",
-                           existingId=str(s.id))
-
-
 def _check_waiting_on(lifecycle: str, waiting_on: str | None) -> None:
     if waiting_on is not None and lifecycle != "waiting":
         raise validation_error("waitingOn", f"Only 'waiting' statuses say who is waited on; this one is '{lifecycle}'. "
@@ -651,10 +633,38 @@ def _demote_status(session: Session, workspace_id: uuid.UUID, rows: Sequence[Sta
                          resource_id=s.id, data={**status_view(s), "changedFields": ["is_default"]}, actor=actor)
 
 
+def _materialize(session: Session, workspace_id: uuid.UUID, stored: Callable[[Session, uuid.UUID], list[Any]],
+                 defaults: Callable[[Session, uuid.UUID], list[Any]]) -> list[Any]:
+    """Lock the workspace's list (statuses or priorities) and make sure it exists as rows, writing the
+    defaults on the first change."""
+    _lock_workspace(session, workspace_id)
+    rows = stored(session, workspace_id)
+    if not rows:
+        rows = defaults(session, workspace_id)
+        session.add_all(rows)
+        session.flush()
+    return rows
+
+
+def _materialize_statuses(session: Session, workspace_id: uuid.UUID) -> list[Status]:
+    return _materialize(session, workspace_id, _status_rows, _default_statuses)
+
+
+def _materialize_priorities(session: Session, workspace_id: uuid.UUID) -> list[Priority]:
+    return _materialize(session, workspace_id, _priority_rows, _default_priorities)
+
+
+def _label_conflict(rows: Sequence[Status | Priority], label: str, what: str, exclude: uuid.UUID | None = None) -> None:
+    for row in rows:
+        if row.label_key == _fold(label) and row.id != exclude:
+            raise conflict(f"A {what} labelled '{row.label}' already exists (labels are case-insensitive).",
+                           existingId=str(row.id))
+
+
 def do_create_status(session: Session, workspace_id: uuid.UUID, body: StatusCreate, actor: Actor) -> Status:
     _check_waiting_on(body.lifecycle, body.waiting_on)
     rows = _materialize_statuses(session, workspace_id)
-    _status_conflict(rows, body.label)
+    _label_conflict(rows, body.label, "status")
     if len(rows) >= MAX_STATUSES:
         raise conflict(f"A workspace can have at most {MAX_STATUSES} statuses.")
     now = utcnow()
@@ -686,7 +696,7 @@ def do_update_status(session: Session, workspace_id: uuid.UUID, status_id: uuid.
         waiting_on = st.waiting_on if lifecycle == "waiting" else None
     _check_waiting_on(lifecycle, waiting_on)
     if "label" in changes:
-        _status_conflict(rows, changes["label"], exclude=st.id)
+        _label_conflict(rows, changes["label"], "status", exclude=st.id)
     wants_default = changes.get("is_default")
     if lifecycle != st.lifecycle and st.is_default:
         raise conflict(f"'{st.label}' is the default '{st.lifecycle}' status. Make another '{st.lifecycle}' status "
@@ -796,23 +806,6 @@ def valid_priority(session: Session, workspace_id: uuid.UUID, label: str | None,
     raise validation_error(field, f"'{label}' is not a configured priority; use one of: {labels}.")
 
 
-def _materialize_priorities(session: Session, workspace_id: uuid.UUID) -> list[Priority]:
-    _lock_workspace(session, workspace_id)
-    rows = _priority_rows(session, workspace_id)
-    if not rows:
-        rows = _default_priorities(session, workspace_id)
-        session.add_all(rows)
-        session.flush()
-    return rows
-
-
-def _priority_conflict(rows: Sequence[Priority], label: str, exclude: uuid.UUID | None = None) -> None:
-    for p in rows:
-        if p.label_key == _fold(label) and p.id != exclude:
-            raise conflict(f"A priority labelled '{p.label}' already exists (labels are case-insensitive).",
-                           existingId=str(p.id))
-
-
 def _after_priority_change(session: Session, workspace_id: uuid.UUID, rows: Sequence[Priority], keep: Priority,
                            actor: Actor) -> None:
     """Keep exactly one default (demoting others, with events) and mirror it into workspace.default_priority."""
@@ -842,7 +835,7 @@ def _sync_workspace_default(session: Session, workspace_id: uuid.UUID, rows: Seq
 
 def do_create_priority(session: Session, workspace_id: uuid.UUID, body: PriorityCreate, actor: Actor) -> Priority:
     rows = _materialize_priorities(session, workspace_id)
-    _priority_conflict(rows, body.label)
+    _label_conflict(rows, body.label, "priority")
     if len(rows) >= MAX_PRIORITIES:
         raise conflict(f"A workspace can have at most {MAX_PRIORITIES} priorities.")
     now = utcnow()
@@ -866,7 +859,7 @@ def do_update_priority(session: Session, workspace_id: uuid.UUID, priority_id: u
     changes = body.model_dump(exclude_unset=True)
     _reject_nulls(changes, ("label", "position", "is_default"))
     if "label" in changes:
-        _priority_conflict(rows, changes["label"], exclude=pr.id)
+        _label_conflict(rows, changes["label"], "priority", exclude=pr.id)
     if changes.get("is_default") is False and pr.is_default:
         raise conflict(f"Exactly one priority is the default. Make another priority the default (isDefault: true) "
                        f"instead of unsetting '{pr.label}'.")
