@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +37,18 @@ class Settings(BaseSettings):
     outbound_allowlist: str = Field(
         "", description="Comma-separated hosts, host:port or CIDRs that outbound fetches may reach even when private "
         "(e.g. an internal docs server, or 127.0.0.1:8080 in tests). Everything private is refused otherwise.")
+    agent_provider: Literal["offline", "openai", "anthropic"] = Field(
+        "offline", description="Model provider for agent answers: offline (built in, no network; the default), openai "
+        "(any OpenAI-compatible Chat Completions API: OpenAI, vLLM, Ollama, llama.cpp server) or anthropic.")
+    agent_base_url: str = Field(
+        "", description="Provider API base URL; empty: https://api.openai.com/v1 (openai) or https://api.anthropic.com "
+        "(anthropic). Its host:port is added to the outbound allowlist (e.g. http://127.0.0.1:11434/v1 for Ollama).")
+    agent_api_key: SecretStr | None = Field(
+        None, repr=False, description="Provider API key (sent as Bearer token or x-api-key); never logged.")
+    agent_timeout_seconds: float = Field(30.0, gt=0, description="Time limit for one provider request.")
+    agent_max_tokens: int = Field(700, gt=0, description="Maximum answer length in tokens.")
+    agent_model: str = Field(
+        "", validate_default=True, description="Model name; required for openai and anthropic (e.g. gpt-4o-mini).")
     log_level: str = Field("INFO", description="Python log level.")
     log_json: bool = Field(True, description="Structured JSON logs (redacted).")
 
@@ -46,6 +59,44 @@ class Settings(BaseSettings):
 
         parse_allowlist(v)
         return v
+
+    @field_validator("agent_provider", mode="before")
+    @classmethod
+    def _provider_name(cls, v: object) -> object:
+        return v.strip().lower() if isinstance(v, str) else v
+
+    @field_validator("agent_base_url")
+    @classmethod
+    def _valid_agent_base_url(cls, v: str) -> str:
+        from woes.agents.providers.remote import normalize_base_url
+
+        return normalize_base_url(v) if v.strip() else ""
+
+    @field_validator("agent_api_key")
+    @classmethod
+    def _strip_agent_api_key(cls, v: SecretStr | None) -> SecretStr | None:
+        # Never raise here: a validation error would print the input value, i.e. the key.
+        if v is None:
+            return None
+        raw = v.get_secret_value().strip()
+        return SecretStr(raw) if raw else None
+
+    @field_validator("agent_model")
+    @classmethod
+    def _model_required(cls, v: str, info: ValidationInfo) -> str:
+        # Declared after the other agent_* fields so that they are validated (and in info.data) already.
+        v = v.strip()
+        provider = info.data.get("agent_provider")
+        if provider in ("openai", "anthropic") and not v:
+            raise ValueError(f"WOES_AGENT_MODEL is required when WOES_AGENT_PROVIDER={provider}")
+        return v
+
+    @property
+    def resolved_agent_base_url(self) -> str:
+        """The provider base URL in use ("" for the offline provider)."""
+        if self.agent_base_url:
+            return self.agent_base_url
+        return {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}.get(self.agent_provider, "")
 
     def safe_fetcher(self):  # noqa: ANN201
         from woes.core.safefetch import SafeFetcher, parse_allowlist

@@ -725,3 +725,37 @@ def test_clean_2kb_line_is_cheap() -> None:
     per_call = (time.perf_counter() - started) / runs
     # Typically ~0.05 ms; the bound is loose so a busy CI machine does not flake.
     assert per_call < 0.002
+
+
+@pytest.mark.parametrize("text, secret", [
+    ("curl -u deploy-bot:Tr0ub4dor&3-Widgets https://api.github.com/x", "Tr0ub4dor&3-Widgets"),
+    ("curl --user=bot:hunter2 https://x", "hunter2"),
+    ("-u AC0c3b75dbef24788bac22896d11fdb226:d72ffdc619d492eaa59811802c2fd814 'x'", "d72ffdc619d492eaa59811802c2fd814"),
+    ("Using API key SKe2fa90 with secret 4zGXlqhSqHqqfrzlfMbmh0UFJS6Y1oPK, how do I", "4zGXlqhSqHqqfrzlfMbmh0UFJS6Y1oPK"),
+    ("the auth token is 9f8e7d6c5b4a39281706f5e4d3c2b1a0.", "9f8e7d6c5b4a39281706f5e4d3c2b1a0"),
+])
+def test_curl_basic_auth_and_prose_credentials(text: str, secret: str) -> None:
+    out = redact(text)
+    assert secret not in out and "[REDACTED:" in out
+    assert redact(out) == out
+
+
+@pytest.mark.parametrize("text", [
+    "the token expired yesterday", "use the secret key header", "password is required", "curl -u $USER:$PASS",
+    "the token refresh_interval_is_long",
+])
+def test_prose_without_a_generated_value_is_kept(text: str) -> None:
+    assert redact(text) == text if "$" not in text else "$USER" in redact(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Authorization: Bearer …", "Authorization: Bearer $TOKEN", 'curl -u "$USER:$PASSWORD" https://x',
+    "Authorization: Bearer YOUR_API_TOKEN", "Authorization: Basic <credentials>", "Authorization: Bearer {token}",
+])
+def test_documentation_placeholders_are_not_secrets(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_real_credentials_next_to_placeholder_rules_still_go() -> None:
+    assert "abcdef123456" not in redact("Authorization: Bearer abcdef123456")
+    assert "Zx9" not in redact("curl -u bot:Zx9$long https://x")

@@ -213,6 +213,8 @@ def do_create_conversation(session: Session, workspace_id: uuid.UUID, body: Conv
         if existing:
             raise conflict("A conversation with this externalId exists.", existingId=str(existing))
     _check_assignee(session, workspace_id, body.assignee)
+    if body.agent_id is not None and not ASSIGNEE_CHECKS.get("agent", lambda *_: False)(session, workspace_id, body.agent_id):
+        raise validation_error("agentId", "No agent with this id in the workspace.")
     now = utcnow()
     conv = Conversation(
         workspace_id=workspace_id, customer_id=customer.id, channel=body.channel, status="open",

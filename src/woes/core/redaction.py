@@ -195,6 +195,29 @@ _AUTH = (
     r"|sso-key|dpop|hawk|mac|otp)[ \t]+)?)"
     r"(?P<s>" + _NR + r"[^\s\"'\\,;{}\[\]()<>]+)"
 )
+# curl's basic auth: `-u user:password` / `--user user:password` -- only the password.
+_CURL_USER = r"-(?:u|-user)(?:[ \t]++|=)[\"']?+[^\s:\"'\[\]]*+:(?P<s>" + _NR + r"[^\s\"']++)"
+# A credential in prose: "with secret 4zGX...", "the token is abc123...". Only values that look
+# generated (16+ characters mixing letters and digits); "the token expired" is not one.
+_PROSE_SECRET = (r"(?:secret|password|passwd|token|auth token)(?:[ \t]++(?:is|was|of|=|:))?+[ \t]++"
+                 r"(?P<s>" + _NR + r"[a-z0-9_+/=.-]{16,}+)")
+
+
+def _generated(value: str) -> bool:
+    v = value.rstrip(".")
+    return len(v) >= 16 and any(c.isdigit() for c in v) and any(c.isalpha() for c in v)
+
+
+def _prose_secret(m: re.Match[str], text: str) -> Iterator[_Raw]:
+    if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] == "_"):
+        return
+    start, end = m.span("s")
+    while end > start and text[end - 1] == ".":
+        end -= 1
+    if _generated(text[start:end]):
+        yield start, end, "secret", ""
+
+
 _BEARER = r"bearer" + _word_start(6, "a-z0-9_-") + r"[ \t]+(?P<s>" + _NR + r"[a-z0-9._~+/-]++=*+)"
 _BASIC = r"basic" + _word_start(5, "a-z0-9_-") + r"[ \t]+(?P<s>" + _NR + r"[a-z0-9+/]{4,}+={0,2}+)"
 
@@ -272,10 +295,27 @@ _AUTH_SCHEME_KIND = {"bearer": "bearer", "basic": "basic_auth"}
 _CREDENTIAL_AFTER_SCHEME_RE = re.compile(r"[ \t]++([^\s\"'\\,;]+)")
 
 
+_PLACEHOLDER_VALUE = re.compile(r"[$<{%…]|\.\.\.|[A-Z][A-Z_]{2,40}(?![A-Za-z0-9])")
+
+
+def _placeholder(value: str) -> bool:
+    """`$TOKEN`, `<token>`, `{api_key}`, `…`, `YOUR_API_KEY`: documentation placeholders, not secrets."""
+    return _PLACEHOLDER_VALUE.match(value) is not None and (
+        not value[:1].isupper() or re.fullmatch(r"[A-Z][A-Z_]{2,40}[\"'`)]*", value) is not None)
+
+
 def _auth(m: re.Match[str], text: str) -> Iterator[_Raw]:
     scheme = (m.group("scheme") or "").lower()
     start, end = m.span("s")
+    if _placeholder(text[start:end]):
+        return
     yield start, end, _AUTH_SCHEME_KIND.get(scheme, "secret"), ""
+
+
+def _curl_user(m: re.Match[str], text: str) -> Iterator[_Raw]:
+    start, end = m.span("s")
+    if not _placeholder(text[start:end]):
+        yield start, end, "basic_auth_password", ""
 
 
 def _value_span(m: re.Match[str], text: str, *, strip_space: bool) -> tuple[int, int, bool] | None:
@@ -510,7 +550,9 @@ _RULES: tuple[_Rule | _KeyValueRule, ...] = (
     _Rule(_BEARER, _span_if("bearer", _bearer_ok, "s"), icase=True),
     _Rule(_BASIC, _span_if("basic_auth", _basic_ok, "s"), icase=True),
     _Rule(_COOKIE, _cookie, icase=True),
+    _Rule(_CURL_USER, _curl_user),
     _KeyValueRule(),
+    _Rule(_PROSE_SECRET, _prose_secret, icase=True),
     _Rule(_CARD, _cards),
 )
 

@@ -149,6 +149,7 @@ class _EndpointBM25:
 
     def __init__(self) -> None:
         self._data: dict[uuid.UUID, tuple[uuid.UUID | None, Any]] = {}
+        self._df: dict[tuple[uuid.UUID, uuid.UUID | None], tuple[dict[str, int], int]] = {}
         self._lock = threading.Lock()
 
     def _build(self, session: Session, source: Source) -> Any:
@@ -171,14 +172,34 @@ class _EndpointBM25:
         avg = (sum(lengths) / n) if n else 1.0
         return ids, np.array(lengths, dtype=np.float32), dict(postings), n, avg
 
-    def search(self, session: Session, source: Source, terms: list[str], limit: int) -> list[tuple[uuid.UUID, float]]:
+    def _get(self, session: Session, source: Source) -> Any:
         cached = self._data.get(source.id)
         if cached is None or cached[0] != source.last_scan_id:
             built = self._build(session, source)
             with self._lock:
                 self._data[source.id] = (source.last_scan_id, built)
             cached = self._data[source.id]
-        ids, lengths, postings, n, avg = cached[1]
+        return cached[1]
+
+    def document_frequency(self, session: Session, sources: list[Source]) -> tuple[dict[str, int], int]:
+        """How many endpoints of these sources use each (stemmed) word, and how many endpoints there are."""
+        per_source = []
+        for src in sources:
+            key = (src.id, src.last_scan_id)
+            if key not in self._df:
+                _ids, _lengths, postings, n, _avg = self._get(session, src)
+                self._df[key] = ({t: len(docs) for t, docs in postings.items()}, n)
+            per_source.append(self._df[key])
+        if len(per_source) == 1:
+            return per_source[0]
+        df: dict[str, int] = defaultdict(int)
+        for counts, _n in per_source:
+            for term, c in counts.items():
+                df[term] += c
+        return dict(df), sum(n for _c, n in per_source)
+
+    def search(self, session: Session, source: Source, terms: list[str], limit: int) -> list[tuple[uuid.UUID, float]]:
+        ids, lengths, postings, n, avg = self._get(session, source)
         if not n:
             return []
         scores = np.zeros(n, dtype=np.float32)
@@ -266,21 +287,28 @@ class _NameIndex:
     """Document frequency of name tokens among a source's endpoints (a token every path shares names nothing)."""
 
     def __init__(self) -> None:
-        self._data: dict[uuid.UUID, tuple[uuid.UUID | None, dict[str, int], int]] = {}
+        self._data: dict[uuid.UUID, tuple[uuid.UUID | None, dict[str, int], int, list[tuple[Any, ...]]]] = {}
 
-    def get(self, session: Session, source: Source) -> tuple[dict[str, int], int]:
+    def _load(self, session: Session, source: Source) -> tuple[uuid.UUID | None, dict[str, int], int, list[tuple[Any, ...]]]:
         cached = self._data.get(source.id)
         if cached is not None and cached[0] == source.last_scan_id:
-            return cached[1], cached[2]
+            return cached
         df: dict[str, int] = defaultdict(int)
-        n = 0
-        for method, path, op_id in session.execute(select(Endpoint.method, Endpoint.path, Endpoint.operation_id)
-                                                   .where(Endpoint.source_id == source.id)):
-            n += 1
+        rows = [tuple(r) for r in session.execute(select(Endpoint.id, Endpoint.method, Endpoint.path, Endpoint.operation_id)
+                                                  .where(Endpoint.source_id == source.id))]
+        for _id, method, path, op_id in rows:
             for t in set(name_tokens(method, path, op_id)):
                 df[t] += 1
-        self._data[source.id] = (source.last_scan_id, dict(df), n)
-        return dict(df), n
+        self._data[source.id] = (source.last_scan_id, dict(df), len(rows), rows)
+        return self._data[source.id]
+
+    def get(self, session: Session, source: Source) -> tuple[dict[str, int], int]:
+        cached = self._load(session, source)
+        return cached[1], cached[2]
+
+    def operations(self, session: Session, source: Source) -> list[tuple[Any, ...]]:
+        """(endpoint id, method, path, operation id) of every operation of the source, cached per scan."""
+        return self._load(session, source)[3]
 
 
 NAMES = _NameIndex()
@@ -355,10 +383,10 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
     wanted_paths = [(m, _norm_path(p)) for m, p in a.paths]
     idents = {i.lower() for i in a.identifiers} | {w for w in a.terms if len(w) > 3}
     if wanted_paths or a.identifiers:
-        conds = []
-        stmt = select(Endpoint.id, Endpoint.source_id, Endpoint.method, Endpoint.path, Endpoint.operation_id).where(
-            Endpoint.source_id.in_(sids))
-        for e_id, s_id, method, path, op_id in session.execute(stmt):
+        conds: list[Any] = []
+        operations = [(e_id, src.id, method, path, op_id) for src in sources
+                      for e_id, method, path, op_id in NAMES.operations(session, src)]
+        for e_id, s_id, method, path, op_id in operations:
             boost = 0.0
             if path and wanted_paths:
                 np_ = _norm_path(path)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from woes.auth.deps import ReadDB, WriteDB, require
 from woes.auth.principal import Principal
@@ -193,6 +194,7 @@ def list_chunks(source_id: uuid.UUID, p: Read, db: ReadDB, page: Page) -> dict:
 def search(p: Read, db: ReadDB,
            q: Annotated[str, Query(min_length=1, max_length=2000)],
            source_id: Annotated[list[uuid.UUID] | None, Query(alias="sourceId")] = None,
+           agent_id: Annotated[uuid.UUID | None, Query(alias="agentId", description="Only that agent's sources")] = None,
            limit: Annotated[int, Query(ge=1, le=50)] = 10) -> dict:
     from woes.knowledge.retrieval import results_view
     from woes.knowledge.retrieval import search as run_search
@@ -202,9 +204,20 @@ def search(p: Read, db: ReadDB,
         missing = [str(s) for s in source_id if s not in found]
         if missing:
             raise ProblemError(404, "not_found", f"Source not found: {', '.join(missing)}.")
+    if agent_id is not None:
+        source_id = _agent_sources(db, p.workspace_id, agent_id, source_id)
     hits, info = run_search(db, p.workspace_id, q, source_id, limit)
     return {"object": "list", "results": results_view(db, hits, q), "hasMore": False, "nextCursor": None,
             "tookMs": info["tookMs"], "query": info.get("analysis", {})}
+
+
+def _agent_sources(db: Session, workspace_id: uuid.UUID, agent_id: uuid.UUID,
+                   source_ids: list[uuid.UUID] | None) -> list[uuid.UUID]:
+    """The agent's sources (404 for an agent of another workspace), narrowed to `source_ids` when given."""
+    from woes.agents.service import agent_source_ids
+
+    allowed = agent_source_ids(db, workspace_id, agent_id)
+    return [s for s in source_ids if s in allowed] if source_ids else allowed
 
 
 @router.get("/sources/{source_id}/auth", summary="How Woes authenticates to this API (secrets are never returned)")

@@ -8,6 +8,7 @@ import posixpath
 import tarfile
 import uuid
 import zipfile
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +28,10 @@ TYPES = ("auto", "openapi", "markdown", "json", "website", "graphql", "asyncapi"
 MAX_FILES = 2000
 MAX_TOTAL_BYTES = 50 * 1024 * 1024
 ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
+
+# Called by do_delete_source as hook(session, workspace_id, source, actor) before the row is deleted, in the
+# same transaction. Domains that refer to sources register here (agents drop the id from their sourceIds).
+SOURCE_DELETE_HOOKS: list[Callable[[Session, uuid.UUID, Source, Actor], None]] = []
 
 
 def _iso(v: Any) -> str | None:
@@ -240,6 +245,8 @@ def do_start_scan(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUI
 def do_delete_source(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUID, actor: Actor) -> None:
     source = get_source(session, workspace_id, source_id)
     data = source_view(source)
+    for hook in SOURCE_DELETE_HOOKS:
+        hook(session, workspace_id, source, actor)
     index.remove_source(session, source.id)
     session.delete(source)
     record_event(session, workspace_id=workspace_id, type="source.deleted", resource_type="source", resource_id=source_id,

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
+
+
+class Agent(Base):
+    """An AI agent answering from the workspace's API context (SPEC §8)."""
+
+    __tablename__ = "agents"
+    __table_args__ = (Index("ix_agents_ws_created", "workspace_id", "created_at", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str | None] = mapped_column(Text)
+    persona: Mapped[str | None] = mapped_column(Text)
+    greeting: Mapped[str | None] = mapped_column(Text)
+    instructions: Mapped[str | None] = mapped_column(Text)  # system prompt + runbook (agents:write to read)
+    confidence_threshold: Mapped[float] = mapped_column(Float, default=0.6)
+    guardrails: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    source_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)  # uuids as strings, in order
+    channels: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    widget_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    mode: Mapped[str] = mapped_column(String(12), default="draft")  # auto_reply | draft | off
+    learned_profile: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    learning_status: Mapped[str] = mapped_column(String(8), default="idle")  # idle | pending | ready | failed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AgentRun(Base):
+    """One decision of an agent on one question: the answer object of SPEC §8 plus its trace."""
+
+    __tablename__ = "agent_runs"
+    __table_args__ = (
+        Index("ix_agent_runs_ws_created", "workspace_id", "created_at", "id"),
+        Index("ix_agent_runs_conversation", "conversation_id", "created_at", "id"),
+        Index("ix_agent_runs_agent", "agent_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    message_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the customer message answered
+    reply_message_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the agent message sent, if any
+    lab_run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    trigger: Mapped[str] = mapped_column(String(12))  # direct | conversation | lab | draft
+    question: Mapped[str] = mapped_column(Text)  # redacted
+    outcome: Mapped[str] = mapped_column(String(10))  # answer | clarify | handoff
+    text: Mapped[str] = mapped_column(Text)
+    citations: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    confidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # {score, label, signals}
+    handoff_reason: Mapped[str | None] = mapped_column(Text)
+    provider: Mapped[str] = mapped_column(String(32), default="offline")
+    trace: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # redacted; see SPEC §8 Traces
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Draft(Base):
+    """A suggested reply awaiting an operator (agent mode `draft`)."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (
+        Index("ix_drafts_ws_status", "workspace_id", "status", "created_at", "id"),
+        Index("ix_drafts_conversation", "conversation_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agent_runs.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sent | rejected
+    body: Mapped[str] = mapped_column(Text)  # as suggested
+    sent_body: Mapped[str | None] = mapped_column(Text)  # as sent (edited or not)
+    edited: Mapped[bool] = mapped_column(default=False)
+    citations: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # actor summary
+    message_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LabRun(Base):
+    """A question bank run through an agent, with per-question evaluations and aggregates."""
+
+    __tablename__ = "lab_runs"
+    __table_args__ = (Index("ix_lab_runs_agent", "agent_id", "created_at", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued | running | completed | failed
+    question_count: Mapped[int] = mapped_column(Integer, default=0)
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)  # the bank, parsed
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    aggregates: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    source_snapshot: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # sourceId -> lastScanId
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

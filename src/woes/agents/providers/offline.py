@@ -1,0 +1,199 @@
+"""The built-in provider: writes the answer from the evidence itself, with no network and no model.
+
+For an operation it says which endpoint to call (method and path), what it does, the parameters and fields
+that matter for this question (type, where they go, required or not, allowed values, what they mean), the
+response fields asked about, how to authenticate, and an example request; for a narrative document, the
+passages that match. Every sentence carries the number of the evidence it comes from."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from woes.agents.matching import FieldMatch, match_fields, question_terms, words
+from woes.agents.providers.base import Composition, CompositionRequest, EvidenceItem
+from woes.knowledge.evidence import example_request
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\[])")
+MAX_FIELDS = 8
+
+
+def _plain(text: str | None) -> str:
+    text = re.sub(r"<[^>]+>", "", text or "")
+    text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)  # Markdown links → their text
+    return " ".join(text.split())
+
+
+def _sentences(text: str | None) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(_plain(text)) if s.strip()]
+
+
+def _best_sentences(text: str | None, stems: set[str], limit: int, *, first: bool = True, cap: int = 320) -> list[str]:
+    sents = _sentences(text)
+    if not sents:
+        return []
+    chosen = [0] if first else []
+    scored = sorted(range(len(sents)), key=lambda i: -len(set(words(sents[i])) & stems))
+    for i in scored:
+        if len(chosen) >= limit:
+            break
+        if i not in chosen and set(words(sents[i])) & stems:
+            chosen.append(i)
+    return [s if len(s) <= cap else s[: cap - 1] + "…" for s in (sents[i] for i in sorted(chosen))]
+
+
+def _enum_text(spec: dict[str, Any], hits: list[str], limit: int = 12) -> str:
+    values = [str(v) for v in spec.get("enum") or []]
+    if not values:
+        return ""
+    shown = hits + [v for v in values if v not in hits]
+    more = len(shown) - limit
+    return " Allowed values: " + ", ".join(f"`{v}`" for v in shown[:limit]) + (f" and {more} more" if more > 0 else "") + "."
+
+
+def _field_line(m: FieldMatch, n: int, stems: set[str]) -> str:
+    spec = m.spec
+    where = {"parameter": spec.get("location") or "parameter", "body": "request body", "response": "response"}[m.kind]
+    bits = [b for b in (spec.get("type"), where, "required" if spec.get("required") else ("optional" if m.kind != "response" else None)) if b]
+    line = f"- `{m.name}` ({', '.join(bits)})"
+    desc = " ".join(_best_sentences(spec.get("description"), stems, 2, cap=260))
+    if desc:
+        line += f": {desc}"
+    line += _enum_text(spec, m.enum_hits)
+    if spec.get("default") not in (None, ""):
+        line += f" Default: `{spec['default']}`."
+    if spec.get("deprecated"):
+        line += " **Deprecated.**"
+    return line + f" [{n}]"
+
+
+def _auth_text(rec: dict[str, Any]) -> str | None:
+    parts = []
+    for a in rec.get("auth") or []:
+        kind = a.get("type")
+        if kind == "api_key" and a.get("parameter"):
+            parts.append(f"an API key in the `{a['parameter']}` {a.get('location') or 'header'}")
+        elif kind == "bearer":
+            parts.append("a bearer token (`Authorization: Bearer …`)")
+        elif kind == "basic":
+            parts.append("HTTP basic auth")
+        elif kind == "oauth2":
+            scopes = a.get("scopes") or []
+            parts.append("OAuth 2.0" + (" with scope " + ", ".join(f"`{s}`" for s in scopes[:4]) if scopes else ""))
+        elif kind:
+            parts.append(str(kind).replace("_", " "))
+    if not parts:
+        return None
+    seen: list[str] = []
+    for p in parts:
+        if p not in seen:
+            seen.append(p)
+    return "Authenticate with " + " or ".join(seen[:3]) + "."
+
+
+def _example(rec: dict[str, Any], fields: list[FieldMatch]) -> tuple[str, str] | None:
+    base = example_request(rec)
+    if base is None:
+        return None
+    lang, text = base
+    extra_query = [f for f in fields if f.kind == "parameter" and f.spec.get("location") == "query"
+                   and not f.spec.get("required")][:3]
+    extra_body = [f for f in fields if f.kind == "body" and not f.spec.get("required") and "[" not in f.name][:3]
+    if extra_query:
+        sep = "&" if "?" in text.split("\n", 1)[0] else "?"
+        first, *rest = text.split("\n")
+        q = "&".join(f"{f.name}={(f.enum_hits or ['…'])[0]}" for f in extra_query)
+        first = first[:-1] + sep + q + "'" if first.endswith("'") else first
+        text = "\n".join([first, *rest])
+    if extra_body:
+        ctype = ((rec.get("request_body") or {}).get("contentTypes") or ["application/json"])[0]
+        if "json" in ctype and "-d '{" not in text:
+            import json
+
+            text += " \\\n  -H 'Content-Type: application/json' -d '" + json.dumps(
+                {f.name: (f.enum_hits or ["…"])[0] for f in extra_body}) + "'"
+        elif "json" not in ctype:
+            text += "".join(f" \\\n  -d '{f.name}={(f.enum_hits or ['…'])[0]}'" for f in extra_body)
+    return lang, text
+
+
+def _inputs(rec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    out = [("parameter", p) for p in rec.get("parameters") or []]
+    return out + [("body", f) for f in (rec.get("request_body") or {}).get("fields") or [] if "." not in f["name"] and "[" not in f["name"]]
+
+
+def _unmatched(kind: str, spec: dict[str, Any]) -> FieldMatch:
+    return FieldMatch(kind=kind, name=spec["name"], spec=spec, score=0.0)
+
+
+def endpoint_answer(item: EvidenceItem, question: str, *, lead: bool, preferred: list[str] | None = None) -> list[str]:
+    rec = item.record or {}
+    n = item.n
+    q = question_terms(question)
+    stems = q.stems
+    title = f"`{item.method} {item.path}`" if item.method and item.path else f"`{item.operation_key or item.title}`"
+    summary = _plain(rec.get("summary"))
+    out = []
+    if lead:
+        out.append(f"Use {title}" + (f" ({summary})" if summary else "") + f" [{n}].")
+    else:
+        out.append(f"Also relevant: {title}" + (f" ({summary})" if summary else "") + f" [{n}].")
+    if rec.get("deprecated"):
+        out.append(f"Note: this operation is marked deprecated [{n}].")
+    desc = _best_sentences(rec.get("description"), stems, 3 if lead else 1)
+    if desc and (not summary or _plain(" ".join(desc)).lower() != summary.lower()):
+        out.append(" ".join(desc) + f" [{n}]")
+    matches = match_fields(rec, q)
+    first = [m for m in matches if m.name in (preferred or [])]
+    chosen = (first + [m for m in matches if m.score >= 0.9 and m not in first])[:MAX_FIELDS if lead else 3]
+    if lead:
+        inputs = [m for m in matches if m.kind != "response" and "." not in m.name and "[" not in m.name]
+        total_inputs = len([f for f in rec.get("parameters") or []]) + len(
+            [f for f in (rec.get("request_body") or {}).get("fields") or [] if "." not in f["name"] and "[" not in f["name"]])
+        if total_inputs <= MAX_FIELDS:  # a small operation: every input is worth listing
+            chosen += [m for m in inputs if m not in chosen]
+            chosen += [_unmatched(kind, f) for kind, f in _inputs(rec) if f["name"] not in {m.name for m in chosen}]
+        else:
+            chosen += [m for m in inputs if m.spec.get("required") and m not in chosen][:3]
+    if chosen:
+        out.append("")
+        out.append("Parameters and fields that matter here:" if lead else "Relevant fields:")
+        out += [_field_line(m, n, stems) for m in chosen]
+    if lead:
+        auth = _auth_text(rec)
+        if auth:
+            out += ["", auth + f" [{n}]"]
+        servers = rec.get("servers") or []
+        if servers and not re.match(r"^(SEND|RECEIVE|SUBSCRIBE|PUBLISH|RPC|SOAP|QUERY|MUTATION|SUBSCRIPTION)\b", item.operation_key or ""):
+            out.append(f"Base URL: `{servers[0]}` [{n}]")
+        example = _example(rec, chosen)
+        if example:
+            out += ["", f"Example request [{n}]:", f"```{example[0]}", example[1], "```"]
+    return out
+
+
+def document_answer(item: EvidenceItem, question: str, *, lead: bool) -> list[str]:
+    stems = question_terms(question).stems
+    sents = _best_sentences(item.text, stems, 4 if lead else 2, first=False, cap=400) or _sentences(item.text)[:2]
+    intro = f"From “{item.title}”" if item.title else "From the documentation"
+    return [f"{intro} [{item.n}]: " + " ".join(sents) + f" [{item.n}]"]
+
+
+class OfflineProvider:
+    """Composes grounded answers from the evidence records; deterministic, no network."""
+
+    name = "offline"
+
+    def compose(self, request: CompositionRequest) -> Composition:
+        by_n = {e.n: e for e in request.evidence}
+        order = [n for n in request.focus if n in by_n] or [e.n for e in request.evidence[:1]]
+        lines: list[str] = []
+        for i, n in enumerate(order):
+            item = by_n[n]
+            if i:
+                lines.append("")
+            if item.kind == "endpoint":
+                lines += endpoint_answer(item, request.question, lead=i == 0, preferred=request.matched_terms if i == 0 else None)
+            else:
+                lines += document_answer(item, request.question, lead=i == 0)
+        return Composition(text="\n".join(lines).strip(), provider=self.name, model=None)
