@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from woes.agents import service
+from woes.agents import responding, service
 from woes.agents.models import Agent, AgentRun, Draft
-from woes.agents.schemas import AgentCreate, AgentPatch, DraftApprove, DraftReject, DraftStatus
+from woes.agents.schemas import AgentCreate, AgentPatch, DraftApprove, DraftReject, DraftStatus, QuestionIn
 from woes.auth.deps import ReadDB, WriteDB, require
 from woes.auth.principal import Principal
 from woes.conversations import service as conversations
@@ -27,6 +27,11 @@ def _can_write(p: Principal) -> bool:
 
 
 # -- agents ------------------------------------------------------------------------------------------
+
+@router.post("/agents/{agent_id}/answer", summary="Ask the agent a question directly (answer, clarify or handoff)")
+def answer(agent_id: uuid.UUID, body: QuestionIn, p: Read, db: WriteDB) -> dict:
+    return service.run_view(responding.do_answer(db, p.workspace_id, agent_id, body.question))
+
 
 @router.get("/agents", summary="List agents, newest first (instructions only with agents:write)")
 def list_agents(p: Read, db: ReadDB, page: Page) -> dict:

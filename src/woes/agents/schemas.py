@@ -63,3 +63,7 @@ class DraftApprove(ApiInput):
 
 class DraftReject(ApiInput):
     reason: str = Field(min_length=1, max_length=1000, description="Why the suggestion was wrong (kept for learning).")
+
+
+class QuestionIn(ApiInput):
+    question: str = Field(min_length=1, max_length=8000, description="The developer's question, as they wrote it.")

@@ -321,6 +321,23 @@ def do_assign(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.U
     return conv
 
 
+def do_hand_to_humans(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.UUID, reason: str,
+                      actor: Actor) -> Conversation:
+    """The agent hands the conversation to people: humans handle it, the agent's assignment is released to the
+    team queue, and the handoff is recorded with its reason."""
+    conv = get_conversation(session, workspace_id, conversation_id)
+    if conv.handling == "human":
+        return conv
+    previous = conv.handling
+    conv.handling = "human"
+    if conv.assignee_type == "agent":
+        conv.assignee_type, conv.assignee_id = None, None
+    conv.updated_at = utcnow()
+    session.flush()
+    _event(session, conv, "conversation.handed_off", actor, handoff={"reason": reason, "from": previous, "to": "human"})
+    return conv
+
+
 def do_takeover(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.UUID, reason: str, p: Principal) -> Conversation:
     conv = get_conversation(session, workspace_id, conversation_id)
     if conv.handling == "human":

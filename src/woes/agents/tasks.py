@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from woes.agents.responding import RESPOND_JOB, notice_customer_message, respond_to_message
+from woes.events.relay import outbox_consumer
+from woes.jobs.registry import JobContext, job_handler
+
+outbox_consumer(notice_customer_message)
+
+
+@job_handler(RESPOND_JOB, max_attempts=3, base_backoff_seconds=5)
+def respond_job(ctx: JobContext, payload: dict[str, Any]) -> None:
+    with ctx.db.transaction() as session:
+        respond_to_message(session, uuid.UUID(payload["workspaceId"]), uuid.UUID(payload["conversationId"]),
+                           uuid.UUID(payload["messageId"]))
