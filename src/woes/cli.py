@@ -186,6 +186,13 @@ def cmd_source(args: argparse.Namespace) -> int:
     return 0 if result.status in ("completed", "partial") else 1
 
 
+def cmd_lab(args: argparse.Namespace) -> int:
+    """`woes lab`: a question bank against sources in a throwaway workspace; exit 1 below a threshold."""
+    from woes.lab.cli import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="woes", description="Woes: AI-native support for API companies.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -241,6 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status", choices=["queued", "running", "succeeded", "failed", "cancelled"])
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=cmd_jobs)
+
+    p = sub.add_parser("lab", help="score an agent on a question bank against sources (fails CI below a threshold)")
+    from woes.lab.cli import add_arguments as lab_arguments
+
+    lab_arguments(p)
+    p.set_defaults(func=cmd_lab)
     return parser
 
 
