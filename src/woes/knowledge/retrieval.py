@@ -73,7 +73,9 @@ def _split_ident(token: str) -> list[str]:
 def analyse(q: str) -> QueryAnalysis:
     a = QueryAnalysis(text=q, terms=[])
     for m in _PATH.finditer(q):
-        path = m.group(2).rstrip(".,:;)")
+        path = m.group(2).rstrip(".,:;)'`\"")
+        if path.startswith("//"):  # inside a URL: keep the path after the host
+            path = "/" + path[2:].split("/", 1)[1] if "/" in path[2:] else ""
         if path.count("/") >= 1 and len(path) > 1:
             a.paths.append(((m.group(1) or "").upper() or None, path))
     for tok in _IDENT.findall(q):
@@ -259,6 +261,8 @@ def _dense(session: Session, sources: list[Source], query: str, limit: int) -> l
 
 _VERSIONISH = re.compile(r"^(v\d+(\.\d+)*|\d{4}-\d{2}-\d{2}|json|xml|api)$")
 NAME_WEIGHT = 0.012
+NAME_RECALL_WEIGHT = 0.004
+NAME_CANDIDATE_SCORE = 1.0 / (RRF_K + 30)
 DOCUMENT_FACTOR = 0.85
 
 
@@ -288,6 +292,7 @@ class _NameIndex:
 
     def __init__(self) -> None:
         self._data: dict[uuid.UUID, tuple[uuid.UUID | None, dict[str, int], int, list[tuple[Any, ...]]]] = {}
+        self._tokens: dict[uuid.UUID, dict[uuid.UUID, list[str]]] = {}
 
     def _load(self, session: Session, source: Source) -> tuple[uuid.UUID | None, dict[str, int], int, list[tuple[Any, ...]]]:
         cached = self._data.get(source.id)
@@ -296,8 +301,9 @@ class _NameIndex:
         df: dict[str, int] = defaultdict(int)
         rows = [tuple(r) for r in session.execute(select(Endpoint.id, Endpoint.method, Endpoint.path, Endpoint.operation_id)
                                                   .where(Endpoint.source_id == source.id))]
-        for _id, method, path, op_id in rows:
-            for t in set(name_tokens(method, path, op_id)):
+        self._tokens[source.id] = {r[0]: name_tokens(r[1], r[2], r[3]) for r in rows}
+        for e_id, *_rest in rows:
+            for t in set(self._tokens[source.id][e_id]):
                 df[t] += 1
         self._data[source.id] = (source.last_scan_id, dict(df), len(rows), rows)
         return self._data[source.id]
@@ -305,6 +311,11 @@ class _NameIndex:
     def get(self, session: Session, source: Source) -> tuple[dict[str, int], int]:
         cached = self._load(session, source)
         return cached[1], cached[2]
+
+    def tokens(self, session: Session, source: Source) -> dict[uuid.UUID, list[str]]:
+        """Name tokens of every operation of the source, cached per scan."""
+        self._load(session, source)
+        return self._tokens[source.id]
 
     def operations(self, session: Session, source: Source) -> list[tuple[Any, ...]]:
         """(endpoint id, method, path, operation id) of every operation of the source, cached per scan."""
@@ -328,6 +339,134 @@ def name_coverage(tokens: list[str], query_stems: set[str], df: dict[str, int], 
 def _norm_path(p: str) -> str:
     p = p.split("#", 1)[0].split("?", 1)[0].rstrip("/").lower()
     return re.sub(r"\{[^}]*\}|:[a-z_]+", "{}", p)
+
+
+_FIELD_GENERIC = {"id", "ids", "object", "type", "data", "value", "string", "number", "integer", "boolean", "array",
+                  "field", "param", "parameter", "request", "response", "body", "item", "result", "true", "false",
+                  "null", "new", "set", "get", "post", "put", "patch", "delete", "api", "the", "a", "an", "of", "to",
+                  "at", "by", "for", "in", "on", "is"}
+
+
+FieldEntry = tuple[str, str, frozenset[str], frozenset[str]]
+
+
+class _FieldIndex:
+    """Per source: each operation's input names (parameters and request-body fields, nested ones dotted) as
+    word sets, plus their enum values, and how many operations share each, cached per scan. Lets a question
+    that names a parameter ("cancel at the end of the period", `transfer_data.destination`, "canceled") find
+    the operation that has it, even when the operation itself is named differently; a name every operation
+    shares (`payment_method`) counts for little."""
+
+    def __init__(self) -> None:
+        self._data: dict[uuid.UUID, tuple[uuid.UUID | None, dict[uuid.UUID, list[FieldEntry]], dict[Any, int], int]] = {}
+
+    def get(self, session: Session, source: Source) -> tuple[dict[uuid.UUID, list[FieldEntry]], dict[Any, int], int]:
+        cached = self._data.get(source.id)
+        if cached is not None and cached[0] == source.last_scan_id:
+            return cached[1], cached[2], cached[3]
+        out: dict[uuid.UUID, list[FieldEntry]] = {}
+        df: dict[Any, int] = defaultdict(int)
+        for e_id, params, body in session.execute(select(Endpoint.id, Endpoint.parameters, Endpoint.request_body)
+                                                  .where(Endpoint.source_id == source.id)):
+            fields = []
+            keys: set[Any] = set()
+            for f in list(params or []) + list((body or {}).get("fields") or []):
+                name = str(f.get("name") or "")
+                if not name:
+                    continue
+                leaf = re.split(r"[.\[\]]+", name.strip("[]"))[-1] if ("." in name or "[" in name) else name
+                words = frozenset(_stem(w) for w in _split_ident(re.sub(r"[\[\]]", ".", name)) if w) - _FIELD_GENERIC
+                enums = frozenset(str(v).lower() for v in (f.get("enum") or [])[:60]
+                                  if len(str(v)) > 3 and str(v).lower() not in _ENUM_NOISE)
+                fields.append((name.lower(), leaf.lower(), words, enums))
+                keys |= {name.lower(), leaf.lower(), words} | {("enum", v) for v in enums}
+            out[e_id] = fields
+            for k in keys:
+                df[k] += 1
+        self._data[source.id] = (source.last_scan_id, out, dict(df), len(out))
+        return out, dict(df), len(out)
+
+
+FIELDS = _FieldIndex()
+FIELD_NAMED_WEIGHT = 0.01
+FIELD_PHRASE_WEIGHT = 0.005
+ENUM_WEIGHT = 0.005
+SINGLE_WORD_FACTOR = 0.6
+_ENUM_NOISE = {"get", "post", "put", "patch", "delete", "head", "true", "false", "none", "null", "json", "xml", "auto",
+               "default", "enabled", "disabled", "other", "unknown", "all"}
+
+
+class _QueryMatcher:
+    """`asked(token)`: does the question use this word (up to an ending / abbreviation)? Memoized per query."""
+
+    def __init__(self, stems: set[str]) -> None:
+        self.stems = stems
+        self.memo: dict[str, bool] = {}
+
+    def __call__(self, token: str) -> bool:
+        hit = self.memo.get(token)
+        if hit is None:
+            hit = self.memo[token] = token in self.stems or any(_stem_match(token, w) for w in self.stems)
+        return hit
+
+
+def _stem_match(a: str, b: str) -> bool:
+    """Same word up to an ending or an abbreviation: org ~ organization, review ~ reviewer, cancel ~ canceled."""
+    if a == b:
+        return True
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    return len(short) >= 3 and long_.startswith(short) and (len(short) >= 5 or len(long_) - len(short) <= 9)
+
+
+def field_signals(fields: list[FieldEntry], df: dict[Any, int], n: int, query_stems: set[str], literals: set[str],
+                  raw_words: set[str], asked: Any = None) -> tuple[float, dict[str, Any]]:
+    asked = asked or _QueryMatcher(query_stems)
+    def rarity(key: Any) -> float:
+        return float(np.log((n + 1) / (df.get(key, 0) + 0.5)) / np.log(n + 2)) if n else 1.0
+
+    named: dict[str, float] = {}
+    phrases: dict[str, float] = {}
+    enums: dict[str, float] = {}
+    for name, leaf, words, enum_values in fields:
+        if name in literals or (leaf in literals and ("_" in leaf or any(c.isupper() for c in leaf) or len(leaf) > 6)):
+            named[name] = rarity(name if name in literals else leaf)
+        elif len(words) >= 2 and all(asked(w) for w in words):
+            phrases[name] = rarity(words) * min(2.0, 1 + 0.5 * (len(words) - 2))
+        elif len(words) == 1 and len(next(iter(words))) >= 6 and next(iter(words)) in query_stems:
+            phrases[name] = SINGLE_WORD_FACTOR * rarity(words)
+        for v in enum_values:
+            if v in raw_words or (v.isalpha() and any(v[:k] in raw_words for k in range(max(5, len(v) - 3), len(v)))):
+                enums[v] = rarity(("enum", v))
+    boost = FIELD_NAMED_WEIGHT * sum(sorted(named.values(), reverse=True)[:2])
+    boost += FIELD_PHRASE_WEIGHT * max(phrases.values(), default=0.0)
+    boost += ENUM_WEIGHT * sum(sorted(enums.values(), reverse=True)[:2])
+    info = {k: v for k, v in (("fieldNamed", sorted(named, key=lambda x: -named[x])[:3]),
+                               ("fieldPhrase", sorted(phrases, key=lambda x: -phrases[x])[:3]),
+                               ("enumValue", sorted(enums, key=lambda x: -enums[x])[:3])) if v}
+    return boost, info
+
+
+def _concrete_path_matches(template: str, concrete: str) -> bool:
+    """`/repos/{owner}/{repo}/branches/{branch}/protection` matches `/repos/acme/widgets/branches/main/protection`
+    (also when the concrete path carries the server's base path in front)."""
+    t = [x for x in template.split("#", 1)[0].split("?", 1)[0].strip("/").split("/") if x]
+    c = concrete.split("?", 1)[0].strip("/").split("/")
+    if not t or len(c) < len(t):
+        return False
+    c = c[len(c) - len(t):]
+    for ts, cs in zip(t, c, strict=True):
+        if (ts.startswith("{") and ts.endswith("}")) or ts.startswith(":"):
+            continue  # a path parameter, even left empty (`/Accounts//Messages.json`)
+        if not cs:
+            return False
+        if "{" in ts:  # `{Sid}.json`
+            pre, _, rest = ts.partition("{")
+            post = rest.split("}", 1)[1] if "}" in rest else ""
+            if not (cs.lower().startswith(pre.lower()) and cs.lower().endswith(post.lower())):
+                return False
+        elif ts.lower() != cs.lower():
+            return False
+    return True
 
 
 def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[uuid.UUID] | None = None,
@@ -378,6 +517,15 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
         hit = fused.setdefault(("endpoint", e_id), Hit(kind="endpoint", id=e_id, source_id=s_id))
         hit.score += ENDPOINT_LEXICAL_WEIGHT / (RRF_K + rank)
         hit.signals["endpointLexicalRank"] = rank
+    # Operations the question names outright (every word of the operation's name is in the question) are
+    # candidates even when long prose buries them in both rankings.
+    said = _QueryMatcher({_stem(w) for w in a.terms})
+    for src in sources:
+        for e_id, tokens in NAMES.tokens(session, src).items():
+            if tokens and ("endpoint", e_id) not in fused and all(said(t) for t in tokens):
+                hit = fused.setdefault(("endpoint", e_id), Hit(kind="endpoint", id=e_id, source_id=src.id))
+                hit.score += NAME_CANDIDATE_SCORE
+                hit.signals["nameCandidate"] = True
     # Exact matches the bag of words cannot see: literal paths, method + path, operation ids.
     endpoint_rows = {}
     wanted_paths = [(m, _norm_path(p)) for m, p in a.paths]
@@ -390,9 +538,14 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
             boost = 0.0
             if path and wanted_paths:
                 np_ = _norm_path(path)
-                for m, wp in wanted_paths:
+                for (m, wp), (_m, raw) in zip(wanted_paths, a.paths, strict=True):
                     if np_ == wp or (len(wp) > 4 and np_.endswith(wp)):
                         boost = max(boost, 0.05 if (m is None or m == method) else 0.02)
+                    elif len(raw) > 4 and _concrete_path_matches(path, raw):
+                        # a concrete URL: the template with more literal segments is the better match
+                        segs = [x for x in path.split("#", 1)[0].strip("/").split("/") if x]
+                        literal = sum(1 for x in segs if "{" not in x and not x.startswith(":")) / max(1, len(segs))
+                        boost = max(boost, (0.02 + 0.03 * literal) if (m is None or m == method) else 0.015)
             if op_id and op_id.lower() in idents:
                 boost = max(boost, 0.04)
             if boost:
@@ -409,12 +562,26 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
     by_source = {src.id: src for src in sources}
     rows = {r[0]: r[1:] for r in session.execute(select(Endpoint.id, Endpoint.method, Endpoint.path, Endpoint.operation_id)
                                                  .where(Endpoint.id.in_([h.id for h in candidates])))} if candidates else {}
+    literals = {i.lower() for i in a.identifiers} | {t.lower() for t in re.findall(r"`([^`\s]{2,80})`", q)}
+    raw_words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9_\-]+", q)}
     for h in candidates:
         method, path, op_id = rows.get(h.id, (None, None, None))
-        df, n = NAMES.get(session, by_source[h.source_id])
-        cov = name_coverage(name_tokens(method, path, op_id), query_stems, df, n)
-        h.score += NAME_WEIGHT * cov
+        src = by_source[h.source_id]
+        df, n = NAMES.get(session, src)
+        tokens = NAMES.tokens(session, src).get(h.id) or name_tokens(method, path, op_id)
+        covered = {t for t in tokens if said(t)}
+        cov = name_coverage(tokens, covered, df, n)
+        # recall: the question's words that name resources in this source, covered by this operation's name
+        asked = {w for w in query_stems if df.get(w) and df[w] < n * 0.5}
+        recall = (len({w for w in asked if any(_stem_match(w, t) for t in tokens)}) / len(asked)) if asked else 1.0
+        h.score += NAME_WEIGHT * cov + NAME_RECALL_WEIGHT * recall
         h.signals["nameCoverage"] = round(cov, 3)
+        h.signals["nameRecall"] = round(recall, 3)
+        fields_by_op, field_df, n_ops = FIELDS.get(session, src)
+        boost, info = field_signals(fields_by_op.get(h.id, []), field_df, n_ops, query_stems, literals, raw_words, said)
+        if boost:
+            h.score += boost
+            h.signals.update(info)
         if a.methods and method in a.methods:
             h.score += 0.004
             h.signals["methodMatch"] = True
