@@ -49,6 +49,7 @@ _NEEDS_HUMAN: list[tuple[str, re.Pattern[str]]] = [
         r"|what (replaced|replaces|is the replacement for)|(has been|was|got) (removed|sunset|retired)[\w' ,.]{0,40}(alternative|instead|replacement))", re.I)),
 ]
 
+RUNNER_UP_SHARE = 0.9
 _ERROR_CODE = re.compile(r"\b(?:error|code|err|errno|error_code|status)\s*[=:#]?\s*\(?(\d{4,6})\b", re.I)
 _HOSTLIKE = re.compile(r"\.(com|io|net|org|dev|co|app)(/|$)")
 _SDK_CALL = re.compile(r"::|\\|\(|->")
@@ -193,6 +194,8 @@ def judge(question: str, q: QuestionTerms, evidence: list[EvidenceText], *, thre
                          {"evidence": 0})
     top = endpoints[0] if endpoints else evidence[0]
     focus = [top.n]
+    # A runner-up almost as strong is worth naming too (questions often span two operations).
+    runner = next((e for e in endpoints[1:2] if top.score > 0 and e.score >= RUNNER_UP_SHARE * top.score), None)
     # Literal specifics: each must be somewhere in the evidence; the items holding them join the focus.
     specifics = literal_specifics(question, q, source_names or set())
     found: dict[str, int | None] = {}
@@ -203,6 +206,8 @@ def judge(question: str, q: QuestionTerms, evidence: list[EvidenceText], *, thre
         if holder is not None and holder not in focus and len(focus) < 3:
             focus.append(holder)
     missing = [s for s, h in found.items() if h is None]
+    if runner is not None and runner.n not in focus and len(focus) < 3:
+        focus.append(runner.n)
     # An error code the documentation never mentions is a gap only when nothing else the question names is
     # documented: "what is error 21211?" needs a person, "I pass `messagingServiceSid` … and get error
     # 21614" still has an answer about the parameters.

@@ -105,10 +105,28 @@ def question_terms(text: str) -> QuestionTerms:
 def _iter_fields(rec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     out = [("parameter", p) for p in rec.get("parameters") or []]
     out += [("body", f) for f in (rec.get("request_body") or {}).get("fields") or []]
-    ok = [r for r in rec.get("responses") or [] if str(r.get("code", "")).startswith("2") or r.get("code") in ("reply", "message")]
+    # An event-driven operation's message payload is what is sent or received: it counts like a body.
+    out += [("payload", f) for r in rec.get("responses") or [] if r.get("code") == "message" for f in r.get("fields") or []]
+    ok = [r for r in rec.get("responses") or [] if str(r.get("code", "")).startswith("2") or r.get("code") == "reply"]
     for r in ok[:1]:
         out += [("response", f) for f in r.get("fields") or []]
     return out
+
+
+def response_fields(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Top-level fields of the first successful response (what a good response contains)."""
+    ok = [r for r in rec.get("responses") or [] if str(r.get("code", "")).startswith("2") or r.get("code") == "reply"]
+    fields = (ok[0].get("fields") or []) if ok else []
+    return [f for f in fields if "." not in f["name"] and "[" not in f["name"]]
+
+
+def reads(rec: dict[str, Any]) -> bool:
+    """A read operation (GET, a GraphQL query): what it returns is the answer."""
+    return rec.get("method") == "GET" or str(rec.get("operation_key") or "").startswith("QUERY ")
+
+
+def asks_about_response(question: str) -> bool:
+    return bool(_ASKS_RESPONSE.search(question))
 
 
 _ASKS_RESPONSE = re.compile(r"\b(return|returns|returned|response|responds|contain|contains|come back|comes back|get back|"
@@ -133,7 +151,7 @@ def match_fields(rec: dict[str, Any], q: QuestionTerms, df: dict[str, int] | Non
         total = sum(weight(w) for w in ws)
         return sum(weight(w) for w in ws if w in q.stems) / total if total else 0.0
 
-    asks_response = bool(_ASKS_RESPONSE.search(q.text))
+    asks_response = bool(_ASKS_RESPONSE.search(q.text)) or reads(rec)
     seen: set[tuple[str, str]] = set()
     out: list[FieldMatch] = []
     for kind, spec in _iter_fields(rec):

@@ -105,3 +105,13 @@ def approve_draft(draft_id: uuid.UUID, p: InboxWrite, db: WriteDB, body: DraftAp
 @router.post("/drafts/{draft_id}/reject", tags=["drafts"], summary="Reject the draft with a reason (kept for learning)")
 def reject_draft(draft_id: uuid.UUID, body: DraftReject, p: InboxWrite, db: WriteDB) -> dict:
     return service.draft_view(service.do_reject_draft(db, p.workspace_id, draft_id, body.reason, p))
+
+
+# -- context learning --------------------------------------------------------------------------------
+
+@router.post("/agents/{agent_id}/learn", status_code=202,
+             summary="Learn from the attached sources: queues a run (learningStatus pending → ready | failed)")
+def learn(agent_id: uuid.UUID, p: Write, db: WriteDB) -> dict:
+    from woes.agents.learning import do_request_learning
+
+    return service.agent_view(db, do_request_learning(db, p.workspace_id, agent_id, p.actor), show_instructions=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from woes.agents.matching import FieldMatch, match_fields, question_terms, words
+from woes.agents.matching import FieldMatch, asks_about_response, match_fields, question_terms, reads, response_fields, words
 from woes.agents.providers.base import Composition, CompositionRequest, EvidenceItem
 from woes.knowledge.evidence import example_request
 
@@ -53,7 +53,8 @@ def _enum_text(spec: dict[str, Any], hits: list[str], limit: int = 12) -> str:
 
 def _field_line(m: FieldMatch, n: int, stems: set[str]) -> str:
     spec = m.spec
-    where = {"parameter": spec.get("location") or "parameter", "body": "request body", "response": "response"}[m.kind]
+    where = {"parameter": spec.get("location") or "parameter", "body": "request body", "response": "response",
+             "payload": "message payload"}[m.kind]
     bits = [b for b in (spec.get("type"), where, "required" if spec.get("required") else ("optional" if m.kind != "response" else None)) if b]
     line = f"- `{m.name}` ({', '.join(bits)})"
     desc = " ".join(_best_sentences(spec.get("description"), stems, 2, cap=260))
@@ -117,9 +118,15 @@ def _example(rec: dict[str, Any], fields: list[FieldMatch]) -> tuple[str, str] |
     return lang, text
 
 
+def _top_level(name: str) -> bool:
+    return "." not in name and "[" not in name
+
+
 def _inputs(rec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     out = [("parameter", p) for p in rec.get("parameters") or []]
-    return out + [("body", f) for f in (rec.get("request_body") or {}).get("fields") or [] if "." not in f["name"] and "[" not in f["name"]]
+    out += [("body", f) for f in (rec.get("request_body") or {}).get("fields") or [] if _top_level(f["name"])]
+    return out + [("payload", f) for r in rec.get("responses") or [] if r.get("code") == "message"
+                  for f in r.get("fields") or [] if _top_level(f["name"])]
 
 
 def _unmatched(kind: str, spec: dict[str, Any]) -> FieldMatch:
@@ -147,18 +154,27 @@ def endpoint_answer(item: EvidenceItem, question: str, *, lead: bool, preferred:
     first = [m for m in matches if m.name in (preferred or [])]
     chosen = (first + [m for m in matches if m.score >= 0.9 and m not in first])[:MAX_FIELDS if lead else 3]
     if lead:
-        inputs = [m for m in matches if m.kind != "response" and "." not in m.name and "[" not in m.name]
-        total_inputs = len([f for f in rec.get("parameters") or []]) + len(
-            [f for f in (rec.get("request_body") or {}).get("fields") or [] if "." not in f["name"] and "[" not in f["name"]])
-        if total_inputs <= MAX_FIELDS:  # a small operation: every input is worth listing
+        inputs = [m for m in matches if m.kind != "response" and _top_level(m.name)]
+        all_inputs = _inputs(rec)
+        if len(all_inputs) <= MAX_FIELDS:  # a small operation: every input is worth listing
             chosen += [m for m in inputs if m not in chosen]
-            chosen += [_unmatched(kind, f) for kind, f in _inputs(rec) if f["name"] not in {m.name for m in chosen}]
+            chosen += [_unmatched(kind, f) for kind, f in all_inputs if f["name"] not in {m.name for m in chosen}]
         else:
             chosen += [m for m in inputs if m.spec.get("required") and m not in chosen][:3]
+            if len(chosen) < 3:  # nothing named in particular: the first inputs the operation documents
+                chosen += [_unmatched(kind, f) for kind, f in all_inputs
+                           if kind != "parameter" or f.get("location") != "header"][: 5 - len(chosen)]
+            chosen = list({m.name: m for m in chosen}.values())
     if chosen:
         out.append("")
         out.append("Parameters and fields that matter here:" if lead else "Relevant fields:")
         out += [_field_line(m, n, stems) for m in chosen]
+    if lead and (asks_about_response(question) or reads(rec)):
+        shown = {m.name for m in chosen}
+        fields = [f for f in response_fields(rec) if f["name"] not in shown][:10]
+        if fields:
+            out += ["", "A successful response contains: " + ", ".join(
+                f"`{f['name']}`" + (f" ({f['type']})" if f.get("type") else "") for f in fields) + f" [{n}]"]
     if lead:
         auth = _auth_text(rec)
         if auth:
