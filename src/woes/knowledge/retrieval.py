@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from woes.knowledge import vectors
 from woes.knowledge.models import Chunk, Endpoint, Source
 
 RRF_K = 60
@@ -247,6 +248,8 @@ def _dense(session: Session, sources: list[Source], query: str, limit: int) -> l
     from woes.knowledge.embedder import get_embedder
 
     qv = get_embedder().embed_one(query)
+    if vectors.pgvector_enabled(session):
+        return vectors.nearest(session, [s.id for s in sources], qv, limit)
     out: list[tuple[uuid.UUID, float]] = []
     for src in sources:
         matrix, ids = VECTORS.get(session, src)

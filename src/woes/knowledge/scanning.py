@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 from woes.db import Database, utcnow
 from woes.events.service import Actor, record_event
 from woes.knowledge import chunking, evidence, index
+from woes.knowledge import vectors as vector_store
 from woes.knowledge.importers.base import ImportContext, ImportError_, ImportResult, SourceFile
 from woes.knowledge.models import Chunk, Document, Endpoint, Scan, Source
 from woes.knowledge.models import SourceFile as SourceFileRow
@@ -268,6 +269,7 @@ def _apply(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id:
         s.add_all(new_chunks)
         s.flush()
         index.add_chunks(s, [(c.lexical_id, source_id, c.text) for c in new_chunks])
+        vector_store.store(s, [(c.id, c.embedding) for c in new_chunks])
 
         counts = {
             "endpoints": len(records), "documents": len(docs),
