@@ -107,15 +107,19 @@ def _iter_fields(rec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     out += [("body", f) for f in (rec.get("request_body") or {}).get("fields") or []]
     # An event-driven operation's message payload is what is sent or received: it counts like a body.
     out += [("payload", f) for r in rec.get("responses") or [] if r.get("code") == "message" for f in r.get("fields") or []]
-    ok = [r for r in rec.get("responses") or [] if str(r.get("code", "")).startswith("2") or r.get("code") == "reply"]
-    for r in ok[:1]:
+    for r in _success(rec)[:1]:
         out += [("response", f) for f in r.get("fields") or []]
     return out
 
 
+def _success(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Successful responses: HTTP 2xx, an RPC/SOAP reply, a GraphQL field's data."""
+    return [r for r in rec.get("responses") or [] if str(r.get("code", "")).startswith("2") or r.get("code") in ("reply", "data")]
+
+
 def response_fields(rec: dict[str, Any]) -> list[dict[str, Any]]:
     """Top-level fields of the first successful response (what a good response contains)."""
-    ok = [r for r in rec.get("responses") or [] if str(r.get("code", "")).startswith("2") or r.get("code") == "reply"]
+    ok = _success(rec)
     fields = (ok[0].get("fields") or []) if ok else []
     return [f for f in fields if "." not in f["name"] and "[" not in f["name"]]
 
@@ -195,6 +199,8 @@ def match_fields(rec: dict[str, Any], q: QuestionTerms, df: dict[str, int] | Non
             m.score += 0.25
         if kind == "response" and not asks_response:
             m.score *= 0.3
+        if kind == "response" and not {"named", "words", "enum"} & set(m.reasons):
+            m.score *= 0.4  # a response field only shares words of its description: rarely what was asked
         if m.score > 0:
             out.append(m)
     out.sort(key=lambda f: -f.score)

@@ -165,6 +165,11 @@ def endpoint_answer(item: EvidenceItem, question: str, *, lead: bool, preferred:
                 chosen += [_unmatched(kind, f) for kind, f in all_inputs
                            if kind != "parameter" or f.get("location") != "header"][: 5 - len(chosen)]
             chosen = list({m.name: m for m in chosen}.values())
+    # one line per name; a request-side field wins over a response field of the same name
+    by_name: dict[str, FieldMatch] = {}
+    for m in sorted(chosen, key=lambda m: m.kind == "response"):
+        by_name.setdefault(m.name, m)
+    chosen = [m for m in chosen if by_name.get(m.name) is m]
     if chosen:
         out.append("")
         out.append("Parameters and fields that matter here:" if lead else "Relevant fields:")
