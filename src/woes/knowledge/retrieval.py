@@ -220,6 +220,20 @@ class _EndpointBM25:
 ENDPOINT_BM25 = _EndpointBM25()
 
 
+LEXICAL_MAX_TERMS = 18
+
+
+def _selective_terms(session: Session, sources: list[Source], terms: list[str]) -> list[str]:
+    """The question's most selective words for the chunk full-text query: a word most chunks contain costs
+    the most to rank and separates the least (the per-endpoint BM25 still sees every word)."""
+    if len(terms) <= LEXICAL_MAX_TERMS:
+        return terms
+    df, _n = ENDPOINT_BM25.document_frequency(session, sources)
+    ranked = sorted(terms, key=lambda t: (df.get(_stem(t), 0) == 0, df.get(_stem(t), 0)))
+    keep = set(ranked[:LEXICAL_MAX_TERMS])
+    return [t for t in terms if t in keep]
+
+
 def _lexical(session: Session, source_ids: list[uuid.UUID], terms: list[str], limit: int) -> list[tuple[uuid.UUID, float]]:
     if not terms:
         return []
@@ -483,7 +497,7 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
         return [], {"tookMs": 0.0}
     sids = [s.id for s in sources]
     a = analyse(q)
-    lexical = _lexical(session, sids, a.terms, LEXICAL_CANDIDATES)
+    lexical = _lexical(session, sids, _selective_terms(session, sources, a.terms), LEXICAL_CANDIDATES)
     t_lex = time.perf_counter()
     dense = _dense(session, sources, q, DENSE_CANDIDATES)
     t_dense = time.perf_counter()
