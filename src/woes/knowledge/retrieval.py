@@ -7,6 +7,8 @@ cited (an endpoint, or a document chunk) → exact-match boosts (path, method + 
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 import threading
 import time
@@ -173,7 +175,9 @@ class _EndpointBM25:
                 postings[t][doc] = postings[t].get(doc, 0) + 1
         n = len(ids)
         avg = (sum(lengths) / n) if n else 1.0
-        return ids, np.array(lengths, dtype=np.float32), dict(postings), n, avg
+        arrays = {t: (np.fromiter(docs.keys(), dtype=np.int32, count=len(docs)),
+                      np.fromiter(docs.values(), dtype=np.float32, count=len(docs))) for t, docs in postings.items()}
+        return ids, np.array(lengths, dtype=np.float32), arrays, n, avg
 
     def _get(self, session: Session, source: Source) -> Any:
         cached = self._data.get(source.id)
@@ -191,7 +195,7 @@ class _EndpointBM25:
             key = (src.id, src.last_scan_id)
             if key not in self._df:
                 _ids, _lengths, postings, n, _avg = self._get(session, src)
-                self._df[key] = ({t: len(docs) for t, docs in postings.items()}, n)
+                self._df[key] = ({t: len(posting[0]) for t, posting in postings.items()}, n)
             per_source.append(self._df[key])
         if len(per_source) == 1:
             return per_source[0]
@@ -206,13 +210,14 @@ class _EndpointBM25:
         if not n:
             return []
         scores = np.zeros(n, dtype=np.float32)
+        norm = self.K1 * (1 - self.B + self.B * lengths / avg)
         for t in {_stem(x) for x in terms}:
-            docs = postings.get(t)
-            if not docs:
+            posting = postings.get(t)
+            if posting is None:
                 continue
+            docs, tf = posting
             idf = np.log(1 + (n - len(docs) + 0.5) / (len(docs) + 0.5))
-            for d, tf in docs.items():
-                scores[d] += idf * tf * (self.K1 + 1) / (tf + self.K1 * (1 - self.B + self.B * lengths[d] / avg))
+            scores[docs] += idf * tf * (self.K1 + 1) / (tf + norm[docs])
         top = np.argsort(-scores)[:limit]
         return [(ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
@@ -310,6 +315,7 @@ class _NameIndex:
     def __init__(self) -> None:
         self._data: dict[uuid.UUID, tuple[uuid.UUID | None, dict[str, int], int, list[tuple[Any, ...]]]] = {}
         self._tokens: dict[uuid.UUID, dict[uuid.UUID, list[str]]] = {}
+        self._inverted: dict[uuid.UUID, tuple[list[str], dict[str, list[uuid.UUID]]]] = {}
 
     def _load(self, session: Session, source: Source) -> tuple[uuid.UUID | None, dict[str, int], int, list[tuple[Any, ...]]]:
         cached = self._data.get(source.id)
@@ -319,6 +325,11 @@ class _NameIndex:
         rows = [tuple(r) for r in session.execute(select(Endpoint.id, Endpoint.method, Endpoint.path, Endpoint.operation_id)
                                                   .where(Endpoint.source_id == source.id))]
         self._tokens[source.id] = {r[0]: name_tokens(r[1], r[2], r[3]) for r in rows}
+        inverted: dict[str, list[uuid.UUID]] = defaultdict(list)
+        for e_id, toks in self._tokens[source.id].items():
+            for t in set(toks):
+                inverted[t].append(e_id)
+        self._inverted[source.id] = (sorted(inverted), dict(inverted))
         for e_id, *_rest in rows:
             for t in set(self._tokens[source.id][e_id]):
                 df[t] += 1
@@ -333,6 +344,29 @@ class _NameIndex:
         """Name tokens of every operation of the source, cached per scan."""
         self._load(session, source)
         return self._tokens[source.id]
+
+    def named_by(self, session: Session, source: Source, stems: set[str]) -> list[uuid.UUID]:
+        """Operations every name token of which the question uses (up to endings / abbreviations)."""
+        self._load(session, source)
+        vocab, inverted = self._inverted[source.id]
+        said: set[str] = set()
+        for w in stems:
+            if len(w) < 3:
+                continue
+            i = bisect.bisect_left(vocab, w)
+            while i < len(vocab) and vocab[i].startswith(w):  # the question's word starts the token
+                if _stem_match(vocab[i], w):
+                    said.add(vocab[i])
+                i += 1
+            for k in range(3, len(w)):  # the token is a shorter form of the question's word
+                if w[:k] in inverted and _stem_match(w[:k], w):
+                    said.add(w[:k])
+        hits: dict[uuid.UUID, int] = defaultdict(int)
+        for t in said:
+            for e_id in inverted[t]:
+                hits[e_id] += 1
+        tokens = self._tokens[source.id]
+        return [e_id for e_id, c in hits.items() if c == len(set(tokens[e_id]))]
 
     def operations(self, session: Session, source: Source) -> list[tuple[Any, ...]]:
         """(endpoint id, method, path, operation id) of every operation of the source, cached per scan."""
@@ -351,6 +385,11 @@ def name_coverage(tokens: list[str], query_stems: set[str], df: dict[str, int], 
     if total <= 0:
         return 0.0
     return sum(max(w, 0.0) for t, w in weights.items() if t in query_stems) / total
+
+
+@functools.lru_cache(maxsize=200_000)
+def _norm_path_cached(p: str) -> str:
+    return _norm_path(p)
 
 
 def _norm_path(p: str) -> str:
@@ -538,8 +577,8 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
     # candidates even when long prose buries them in both rankings.
     said = _QueryMatcher({_stem(w) for w in a.terms})
     for src in sources:
-        for e_id, tokens in NAMES.tokens(session, src).items():
-            if tokens and ("endpoint", e_id) not in fused and all(said(t) for t in tokens):
+        for e_id in NAMES.named_by(session, src, said.stems):
+            if ("endpoint", e_id) not in fused:
                 hit = fused.setdefault(("endpoint", e_id), Hit(kind="endpoint", id=e_id, source_id=src.id))
                 hit.score += NAME_CANDIDATE_SCORE
                 hit.signals["nameCandidate"] = True
@@ -554,7 +593,7 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
         for e_id, s_id, method, path, op_id in operations:
             boost = 0.0
             if path and wanted_paths:
-                np_ = _norm_path(path)
+                np_ = _norm_path_cached(path)
                 for (m, wp), (_m, raw) in zip(wanted_paths, a.paths, strict=True):
                     if np_ == wp or (len(wp) > 4 and np_.endswith(wp)):
                         boost = max(boost, 0.05 if (m is None or m == method) else 0.02)
