@@ -193,6 +193,13 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """`woes demo`: seed the demo workspace (sample API scanned, agent ready), print how to use it, then serve."""
+    from woes.demo.cli import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="woes", description="Woes: AI-native support for API companies.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -254,6 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     lab_arguments(p)
     p.set_defaults(func=cmd_lab)
+
+    p = sub.add_parser("demo", help="seed a demo workspace with a sample API and an agent, print a key, and serve")
+    common(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_demo)
     return parser
 
 

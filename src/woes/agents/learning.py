@@ -24,6 +24,7 @@ import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -43,6 +44,7 @@ log = logging.getLogger("woes.agents")
 
 LEARN_JOB = "agents.learn"
 MAX_ERROR = 1000
+STALE_PENDING = timedelta(minutes=10)  # a pending request older than this may be queued again
 EXAMPLES = 5  # operation keys quoted per group / caution
 MAX_GROUPS_IN_BRIEF = 25
 MAX_DOCS = 500  # documents read for conventions, per agent
@@ -86,11 +88,12 @@ def _event(session: Session, agent: Agent, type_: str, actor: Actor, **extra: An
 
 def do_request_learning(session: Session, workspace_id: uuid.UUID, agent_id: uuid.UUID, actor: Actor) -> Agent:
     """Queue a learning run: `pending`, `agent.learning_started` and one `agents.learn` job, in the caller's
-    transaction. While a run is pending the agent is returned as it is (no second job, no event)."""
+    transaction. While a run is pending the agent is returned as it is (no second job, no event), unless it has
+    been pending for longer than STALE_PENDING (its job was lost): then it is queued again."""
     agent = _locked_agent(session, workspace_id, agent_id)
     if agent is None:
         raise not_found("Agent")
-    if agent.learning_status == "pending":
+    if agent.learning_status == "pending" and agent.updated_at and agent.updated_at > utcnow() - STALE_PENDING:
         return agent
     agent.learning_status, agent.updated_at = "pending", utcnow()
     session.flush()
@@ -120,15 +123,19 @@ def do_fail_learning(session: Session, workspace_id: uuid.UUID, agent_id: uuid.U
     return agent
 
 
-def learn_agent(db: Database, workspace_id: uuid.UUID, agent_id: uuid.UUID, *, retry_db_errors: bool = False) -> str | None:
+def learn_agent(db: Database, workspace_id: uuid.UUID, agent_id: uuid.UUID, *, retry_db_errors: bool = False,
+                only_pending: bool = False) -> str | None:
     """Build and store the agent's learned profile (the job body; also callable directly). Returns the final
     status (`ready` | `failed`), None when the agent no longer exists. With `retry_db_errors`, a database error
-    is raised (the job is retried) instead of ending the run `failed`."""
+    is raised (the job is retried) instead of ending the run `failed`; with `only_pending` (the job), an agent
+    no longer `pending` (its request was already served) is left as it is."""
     try:
         with db.transaction() as session:
             agent = _locked_agent(session, workspace_id, agent_id)
             if agent is None:
                 return None
+            if only_pending and agent.learning_status != "pending":
+                return agent.learning_status
             do_complete_learning(session, agent, build_profile(session, agent))
             return "ready"
     except DBAPIError as exc:

@@ -22,8 +22,9 @@ LEARN_ATTEMPTS = 3
 
 @job_handler("agents.learn", max_attempts=LEARN_ATTEMPTS, base_backoff_seconds=5)
 def learn_job(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """Context learning: a database error is retried; anything else (or the last attempt) ends it `failed`."""
+    """Context learning for a pending request: a database error is retried; anything else (or the last
+    attempt) ends it `failed`."""
     from woes.agents.learning import learn_agent
 
     learn_agent(ctx.db, uuid.UUID(payload["workspaceId"]), uuid.UUID(payload["agentId"]),
-                retry_db_errors=ctx.attempt < LEARN_ATTEMPTS)
+                retry_db_errors=ctx.attempt < LEARN_ATTEMPTS, only_pending=True)
