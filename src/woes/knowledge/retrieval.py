@@ -42,6 +42,15 @@ VERB_METHODS = {
 }
 
 
+# Words that point at one existing item rather than the collection.
+ITEM_VERBS = {"update", "modify", "change", "edit", "cancel", "delete", "remove", "retrieve", "fetch", "end", "stop",
+              "close", "hang", "void", "capture", "confirm", "refund", "merge", "archive", "restore", "replace"}
+ITEM_WORDS = {"existing", "already", "specific", "earlier", "previously", "particular"}
+# Verbs whose HTTP method varies by API: cancelling is a DELETE in some, a POST (status or action) in others.
+ALSO_METHODS = {"cancel": "POST", "remove": "POST", "update": "POST", "modify": "POST", "change": "POST"}
+ITEM_WEIGHT = 0.003
+ACTION_WEIGHT = 0.002
+
 COLLECTION_VERBS = {"create", "add", "new", "list", "listing", "place", "send", "upload", "make", "all"}
 
 
@@ -63,6 +72,7 @@ class QueryAnalysis:
     identifiers: list[str] = field(default_factory=list)
     methods: set[str] = field(default_factory=set)
     collection_intent: bool = False
+    item_intent: bool = False
 
 
 def _split_ident(token: str) -> list[str]:
@@ -92,6 +102,10 @@ def analyse(q: str) -> QueryAnalysis:
             a.methods.add(VERB_METHODS[verb])
         if verb in COLLECTION_VERBS:
             a.collection_intent = True
+        if verb in ITEM_VERBS or lw in ITEM_WORDS:
+            a.item_intent = True
+        if verb in ALSO_METHODS:
+            a.methods.add(ALSO_METHODS[verb])
         if lw not in _STOP and len(lw) > 1:
             words.append(lw)
     for ident in a.identifiers:
@@ -643,12 +657,22 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
             h.signals["methodMatch"] = True
         # "create …" and "list …" ask for the collection, not one item: prefer paths that do not end in a
         # path parameter (`POST /calls`, not `POST /calls/{sid}`).
-        if a.collection_intent and path:
-            last = path.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-            item = last.startswith("{") or last.startswith(":") or re.search(r"\{[^}]+\}\.\w+$", last) is not None
-            if not item:
-                h.score += 0.003
-                h.signals["collectionPath"] = True
+        segments = [x for x in (path or "").split("#", 1)[0].strip("/").split("/") if x]
+        last = segments[-1] if segments else ""
+        item = last.startswith("{") or last.startswith(":") or re.search(r"\{[^}]+\}\.\w+$", last) is not None
+        if a.collection_intent and path and not item:
+            h.score += 0.003
+            h.signals["collectionPath"] = True
+        elif a.item_intent and not a.collection_intent and path and item:
+            h.score += ITEM_WEIGHT
+            h.signals["itemPath"] = True
+        # An action on one item (`POST /payment_intents/{id}/capture`, `/labels/{id}/void`) that the question
+        # names: the action word is the most specific part of the operation's name.
+        if len(segments) >= 2 and not item and (segments[-2].startswith("{") or segments[-2].startswith(":")):
+            action = _stem(re.split(r"[._\-]", last)[0].lower())
+            if len(action) >= 4 and said(action):
+                h.score += ACTION_WEIGHT
+                h.signals["actionNamed"] = action
     for h in fused.values():
         if h.kind == "chunk":
             h.score *= DOCUMENT_FACTOR
