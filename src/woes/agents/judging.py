@@ -33,7 +33,11 @@ _NEEDS_HUMAN: list[tuple[str, re.Pattern[str]]] = [
     ("pricing", re.compile(
         r"\b(how much (does|do|will|would|is|are) [\w' ,.-]{0,60}(cost|charge|priced|billed)|what (does|do|will) [\w' ,.-]{0,40}cost"
         r"|(price|pricing|rates?) (for|of|to) (send|sending|use|using|make|making|call|calling)|pricing (page|plan|tier)s?"
-        r"|are [\w' ]{0,30} (charged|billed) (too|as well|extra)|cost (to|of) (send|sending|use|using))\b", re.I)),
+        r"|are [\w' ]{0,30} (charged|billed) (too|as well|extra)|cost (to|of) (send|sending|use|using)"
+        r"|(what is|what's|what are) (your|the) (pricing|prices?|price list|plans? cost)|your (pricing|prices|price list)"
+        r"|(enterprise|business|premium|pro) (plan|tier|pricing|edition) (cost|price|pricing)"
+        r"|(pricing|price|cost) (for|of) (the|your|an?) (enterprise|business|premium|pro|paid) (plan|tier|edition)"
+        r"|(volume|bulk) discount)\b", re.I)),
     ("account_case", re.compile(
         r"\b((our|my) [\w' ]{0,30}(account|organi[sz]ation|org|app|integration|payouts?|number)('s)?[\w' ]{0,40}\b(was|were|got|has been|have been|is|are)"
         r" (paused|suspended|disabled|blocked|banned|closed|restricted|flagged|locked|deactivated|frozen|held|put on hold)"
@@ -192,7 +196,10 @@ def judge(question: str, q: QuestionTerms, evidence: list[EvidenceText], *, thre
     if not evidence:
         return Judgement("handoff", "No evidence in the agent's sources matches the question.", [], 0.0, "low",
                          {"evidence": 0})
-    top = endpoints[0] if endpoints else evidence[0]
+    # The best item leads: an operation, or a narrative document when it outranks every operation
+    # ("how do I authenticate?" is answered by the overview, not by whichever endpoint mentions tokens).
+    top = evidence[0] if (evidence[0].kind != "endpoint" and (not endpoints or evidence[0].score > endpoints[0].score)) \
+        else (endpoints[0] if endpoints else evidence[0])
     focus = [top.n]
     # A runner-up almost as strong is worth naming too (questions often span two operations).
     runner = next((e for e in endpoints[1:2] if top.score > 0 and e.score >= RUNNER_UP_SHARE * top.score), None)

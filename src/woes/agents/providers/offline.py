@@ -14,12 +14,15 @@ from woes.agents.matching import FieldMatch, asks_about_response, match_fields, 
 from woes.agents.providers.base import Composition, CompositionRequest, EvidenceItem
 from woes.knowledge.evidence import example_request
 
+# Real HTML tags only: `<your secret key>` in a description is a placeholder, not markup.
+_HTML_TAG = re.compile(r"</?(?:p|br|code|pre|a|b|i|em|strong|ul|ol|li|table|thead|tbody|tr|td|th|span|div|h[1-6]|"
+                       r"blockquote|sup|sub|details|summary|img|hr|dl|dt|dd)(?:\s[^<>]*)?/?>", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\[])")
 MAX_FIELDS = 8
 
 
 def _plain(text: str | None) -> str:
-    text = re.sub(r"<[^>]+>", "", text or "")
+    text = _HTML_TAG.sub("", text or "")
     text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)  # Markdown links → their text
     return " ".join(text.split())
 
@@ -193,9 +196,22 @@ def endpoint_answer(item: EvidenceItem, question: str, *, lead: bool, preferred:
     return out
 
 
+def _body_text(text: str, title: str | None) -> str:
+    """A chunk without its heading lines (titles and breadcrumbs are not sentences)."""
+    keep = []
+    for line in text.splitlines():
+        bare = line.strip().lstrip("#").strip()
+        if not bare or line.lstrip().startswith("#") or (title and bare == title.strip()) or (
+                len(bare) < 120 and not re.search(r"[.!?:]$", bare) and (" > " in bare or " — " in bare)):
+            continue
+        keep.append(line)
+    return "\n".join(keep)
+
+
 def document_answer(item: EvidenceItem, question: str, *, lead: bool) -> list[str]:
     stems = question_terms(question).stems
-    sents = _best_sentences(item.text, stems, 4 if lead else 2, first=False, cap=400) or _sentences(item.text)[:2]
+    body = _body_text(item.text, item.title)
+    sents = _best_sentences(body, stems, 4 if lead else 2, first=False, cap=400) or _sentences(body)[:2]
     intro = f"From “{item.title}”" if item.title else "From the documentation"
     return [f"{intro} [{item.n}]: " + " ".join(sents) + f" [{item.n}]"]
 
