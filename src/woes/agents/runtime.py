@@ -106,15 +106,21 @@ class _SourceNames:
 
     def __init__(self) -> None:
         self._data: dict[tuple[uuid.UUID, uuid.UUID | None], set[str]] = {}
+        self._unions: dict[tuple[Any, ...], frozenset[str]] = {}
 
-    def get(self, session: Session, sources: list[Source]) -> set[str]:
-        out: set[str] = set()
+    def get(self, session: Session, sources: list[Source]) -> set[str] | frozenset[str]:
+        keys = tuple(sorted((src.id, src.last_scan_id) for src in sources))
         for src in sources:
             key = (src.id, src.last_scan_id)
             if key not in self._data:
                 self._data[key] = self._build(session, src.id)
-            out |= self._data[key]
-        return out
+        if len(keys) == 1:
+            return self._data[keys[0]]
+        if keys not in self._unions:
+            if len(self._unions) > 64:
+                self._unions.clear()
+            self._unions[keys] = frozenset().union(*(self._data[k] for k in keys))
+        return self._unions[keys]
 
     @staticmethod
     def _build(session: Session, source_id: uuid.UUID) -> set[str]:

@@ -14,10 +14,12 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import snowballstemmer
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -160,30 +162,35 @@ def bm25_tokens(text_: str) -> list[str]:
     return out
 
 
-class _EndpointBM25:
-    """BM25 over one document per endpoint (every name a developer might type: path, operation id,
-    parameters, body and response fields, enum values, descriptions), per source, cached per scan."""
+class _BM25:
+    """BM25 over one source's documents, built in memory from the database and cached per scan; scoring is
+    vectorized (numpy posting arrays), so a query costs a few milliseconds even with tens of thousands of
+    documents, on SQLite and PostgreSQL alike."""
 
     K1, B = 1.2, 0.75
 
     def __init__(self) -> None:
         self._data: dict[uuid.UUID, tuple[uuid.UUID | None, Any]] = {}
         self._df: dict[tuple[uuid.UUID, uuid.UUID | None], tuple[dict[str, int], int]] = {}
+        self._merged: dict[tuple[Any, ...], tuple[dict[str, int], int]] = {}
         self._lock = threading.Lock()
 
-    def _build(self, session: Session, source: Source) -> Any:
-        from woes.knowledge.evidence import search_text
+    def _documents(self, session: Session, source: Source) -> Iterable[tuple[uuid.UUID, str]]:
+        raise NotImplementedError
 
+    def tokens(self, text_: str) -> list[str]:
+        return bm25_tokens(text_)
+
+    def query_tokens(self, terms: list[str]) -> set[str]:
+        return {_stem(x) for x in terms}
+
+    def _build(self, session: Session, source: Source) -> Any:
         ids, lengths = [], []
         postings: dict[str, dict[int, int]] = defaultdict(dict)
-        cols = (Endpoint.id, Endpoint.operation_key, Endpoint.operation_id, Endpoint.summary, Endpoint.description,
-                Endpoint.tags, Endpoint.parameters, Endpoint.request_body, Endpoint.responses)
-        for row in session.execute(select(*cols).where(Endpoint.source_id == source.id)):
-            rec = {"operation_key": row[1], "operation_id": row[2], "summary": row[3], "description": row[4], "tags": row[5],
-                   "parameters": row[6], "request_body": row[7], "responses": row[8]}
-            toks = bm25_tokens(search_text(rec))
+        for doc_id, text_ in self._documents(session, source):
+            toks = self.tokens(text_)
             doc = len(ids)
-            ids.append(row[0])
+            ids.append(doc_id)
             lengths.append(len(toks))
             for t in toks:
                 postings[t][doc] = postings[t].get(doc, 0) + 1
@@ -203,7 +210,10 @@ class _EndpointBM25:
         return cached[1]
 
     def document_frequency(self, session: Session, sources: list[Source]) -> tuple[dict[str, int], int]:
-        """How many endpoints of these sources use each (stemmed) word, and how many endpoints there are."""
+        """How many documents of these sources use each (stemmed) word, and how many documents there are."""
+        key_all = tuple(sorted((str(s.id), str(s.last_scan_id)) for s in sources))
+        if key_all in self._merged:
+            return self._merged[key_all]
         per_source = []
         for src in sources:
             key = (src.id, src.last_scan_id)
@@ -217,7 +227,12 @@ class _EndpointBM25:
         for counts, _n in per_source:
             for term, c in counts.items():
                 df[term] += c
-        return dict(df), sum(n for _c, n in per_source)
+        merged = (dict(df), sum(n for _c, n in per_source))
+        with self._lock:
+            if len(self._merged) > 256:
+                self._merged.clear()
+            self._merged[key_all] = merged
+        return merged
 
     def search(self, session: Session, source: Source, terms: list[str], limit: int) -> list[tuple[uuid.UUID, float]]:
         ids, lengths, postings, n, avg = self._get(session, source)
@@ -225,17 +240,57 @@ class _EndpointBM25:
             return []
         scores = np.zeros(n, dtype=np.float32)
         norm = self.K1 * (1 - self.B + self.B * lengths / avg)
-        for t in {_stem(x) for x in terms}:
+        for t in self.query_tokens(terms):
             posting = postings.get(t)
             if posting is None:
                 continue
             docs, tf = posting
             idf = np.log(1 + (n - len(docs) + 0.5) / (len(docs) + 0.5))
             scores[docs] += idf * tf * (self.K1 + 1) / (tf + norm[docs])
-        top = np.argsort(-scores)[:limit]
+        top = np.argpartition(-scores, limit)[:limit] if n > limit else np.arange(n)
+        top = top[np.argsort(-scores[top])]
         return [(ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
 
+class _EndpointBM25(_BM25):
+    """One document per endpoint: every name a developer might type (path, operation id, parameters, body
+    and response fields, enum values, descriptions)."""
+
+    def _documents(self, session: Session, source: Source) -> Iterable[tuple[uuid.UUID, str]]:
+        from woes.knowledge.evidence import search_text
+
+        cols = (Endpoint.id, Endpoint.operation_key, Endpoint.operation_id, Endpoint.summary, Endpoint.description,
+                Endpoint.tags, Endpoint.parameters, Endpoint.request_body, Endpoint.responses)
+        for row in session.execute(select(*cols).where(Endpoint.source_id == source.id)):
+            yield row[0], search_text({"operation_key": row[1], "operation_id": row[2], "summary": row[3],
+                                       "description": row[4], "tags": row[5], "parameters": row[6],
+                                       "request_body": row[7], "responses": row[8]})
+
+
+class _ChunkBM25(_BM25):
+    """One document per chunk (the lexical ranking of what can be cited). Words as a full-text engine sees
+    them: split on anything not a letter or digit, lower-cased, Porter-stemmed."""
+
+    def tokens(self, text_: str) -> list[str]:
+        return [_porter(w) for w in _FT_WORD.findall(text_.lower()) if w not in _STOP]
+
+    def query_tokens(self, terms: list[str]) -> set[str]:
+        return {_porter(w) for t in terms for w in _FT_WORD.findall(t.lower()) if w not in _STOP}
+
+    def _documents(self, session: Session, source: Source) -> Iterable[tuple[uuid.UUID, str]]:
+        yield from session.execute(select(Chunk.id, Chunk.text).where(Chunk.source_id == source.id))
+
+
+_FT_WORD = re.compile(r"[a-z0-9]+")
+
+
+@functools.lru_cache(maxsize=200_000)
+def _porter(word: str) -> str:
+    return _PORTER.stemWord(word)
+
+
+_PORTER = snowballstemmer.stemmer("porter")
+CHUNK_BM25 = _ChunkBM25()
 ENDPOINT_BM25 = _EndpointBM25()
 
 
@@ -253,9 +308,19 @@ def _selective_terms(session: Session, sources: list[Source], terms: list[str]) 
     return [t for t in terms if t in keep]
 
 
-def _lexical(session: Session, source_ids: list[uuid.UUID], terms: list[str], limit: int) -> list[tuple[uuid.UUID, float]]:
+LEXICAL_BACKEND = "memory"  # memory: numpy BM25 over chunks (both databases) | database: FTS5 / ts_rank
+
+
+def _lexical(session: Session, source_ids: list[uuid.UUID], terms: list[str], limit: int,
+             sources: list[Source] | None = None) -> list[tuple[uuid.UUID, float]]:
     if not terms:
         return []
+    if LEXICAL_BACKEND == "memory" and sources is not None:
+        ranked: list[tuple[uuid.UUID, float]] = []
+        for src in sources:
+            ranked += CHUNK_BM25.search(session, src, terms, limit)
+        ranked.sort(key=lambda x: -x[1])
+        return ranked[:limit]
     if session.get_bind().dialect.name == "sqlite":
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
         placeholders = ",".join(f":s{i}" for i in range(len(source_ids)))
@@ -330,6 +395,7 @@ class _NameIndex:
         self._data: dict[uuid.UUID, tuple[uuid.UUID | None, dict[str, int], int, list[tuple[Any, ...]]]] = {}
         self._tokens: dict[uuid.UUID, dict[uuid.UUID, list[str]]] = {}
         self._inverted: dict[uuid.UUID, tuple[list[str], dict[str, list[uuid.UUID]]]] = {}
+        self._by_op_id: dict[uuid.UUID, tuple[uuid.UUID | None, dict[str, list[tuple[Any, ...]]]]] = {}
 
     def _load(self, session: Session, source: Source) -> tuple[uuid.UUID | None, dict[str, int], int, list[tuple[Any, ...]]]:
         cached = self._data.get(source.id)
@@ -381,6 +447,17 @@ class _NameIndex:
                 hits[e_id] += 1
         tokens = self._tokens[source.id]
         return [e_id for e_id, c in hits.items() if c == len(set(tokens[e_id]))]
+
+    def by_operation_id(self, session: Session, source: Source) -> dict[str, list[tuple[Any, ...]]]:
+        """Operations by lower-cased operation id, cached per scan."""
+        cached = self._by_op_id.get(source.id)
+        if cached is None or cached[0] != source.last_scan_id:
+            index: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+            for row in self.operations(session, source):
+                if row[3]:
+                    index[str(row[3]).lower()].append(row)
+            cached = self._by_op_id[source.id] = (source.last_scan_id, dict(index))
+        return cached[1]
 
     def operations(self, session: Session, source: Source) -> list[tuple[Any, ...]]:
         """(endpoint id, method, path, operation id) of every operation of the source, cached per scan."""
@@ -550,7 +627,7 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
         return [], {"tookMs": 0.0}
     sids = [s.id for s in sources]
     a = analyse(q)
-    lexical = _lexical(session, sids, _selective_terms(session, sources, a.terms), LEXICAL_CANDIDATES)
+    lexical = _lexical(session, sids, _selective_terms(session, sources, a.terms), LEXICAL_CANDIDATES, sources)
     t_lex = time.perf_counter()
     dense = _dense(session, sources, q, DENSE_CANDIDATES)
     t_dense = time.perf_counter()
@@ -602,8 +679,12 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
     idents = {i.lower() for i in a.identifiers} | {w for w in a.terms if len(w) > 3}
     if wanted_paths or a.identifiers:
         conds: list[Any] = []
-        operations = [(e_id, src.id, method, path, op_id) for src in sources
-                      for e_id, method, path, op_id in NAMES.operations(session, src)]
+        if wanted_paths:  # compare every operation's path (questions rarely carry one)
+            operations = [(e_id, src.id, method, path, op_id) for src in sources
+                          for e_id, method, path, op_id in NAMES.operations(session, src)]
+        else:  # only operation ids can match: look them up
+            operations = [(e_id, src.id, method, path, op_id) for src in sources for ident in idents
+                          for e_id, method, path, op_id in NAMES.by_operation_id(session, src).get(ident, ())]
         for e_id, s_id, method, path, op_id in operations:
             boost = 0.0
             if path and wanted_paths:
