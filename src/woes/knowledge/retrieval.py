@@ -593,10 +593,15 @@ def field_signals(fields: list[FieldEntry], df: dict[Any, int], n: int, query_st
     return boost, info
 
 
+@functools.lru_cache(maxsize=200_000)
+def _template_segments(template: str) -> tuple[str, ...]:
+    return tuple(x for x in template.split("#", 1)[0].split("?", 1)[0].strip("/").split("/") if x)
+
+
 def _concrete_path_matches(template: str, concrete: str) -> bool:
     """`/repos/{owner}/{repo}/branches/{branch}/protection` matches `/repos/acme/widgets/branches/main/protection`
     (also when the concrete path carries the server's base path in front)."""
-    t = [x for x in template.split("#", 1)[0].split("?", 1)[0].strip("/").split("/") if x]
+    t = _template_segments(template)
     c = concrete.split("?", 1)[0].strip("/").split("/")
     if not t or len(c) < len(t):
         return False
