@@ -54,6 +54,7 @@ _NEEDS_HUMAN: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 RUNNER_UP_SHARE = 0.9
+CONCEPT_DEPTH = 3
 _ERROR_CODE = re.compile(r"\b(?:error|code|err|errno|error_code|status)\s*[=:#]?\s*\(?(\d{4,6})\b", re.I)
 _HOSTLIKE = re.compile(r"\.(com|io|net|org|dev|co|app)(/|$)")
 _SDK_CALL = re.compile(r"::|\\|\(|->")
@@ -238,10 +239,18 @@ def judge(question: str, q: QuestionTerms, evidence: list[EvidenceText], *, thre
     matches = match_fields(top.record, q, df, n_docs) if top.record else []
     strong_matches = strong(matches)
     signals["fieldMatches"] = [m.name for m in strong_matches[:6]]
-    all_words: set[str] = set()
-    for e in evidence:
-        all_words |= word_set(e.text_lower)
-    concepts = missing_concepts(question, df, all_words)
+    # Terms of art must be in what the answer stands on: the focus, or one of the three best items (which
+    # then joins the focus). A term found only deep in the list (an `idempotency_key` response field of an
+    # unrelated operation) does not make the answer cover it.
+    near = [e for e in evidence[:CONCEPT_DEPTH] if e.n not in focus]
+    near_words = set(focus_words)
+    for e in near:
+        near_words |= word_set(e.text_lower)
+    concepts = missing_concepts(question, df, near_words)
+    for term in set(missing_concepts(question, df, focus_words)) - set(concepts):
+        holder = next((e for e in near if _covered(term.rstrip("s"), word_set(e.text_lower))), None)
+        if holder is not None and holder.n not in focus and len(focus) < 3:
+            focus.append(holder.n)
     signals["missingConcepts"] = concepts
     name_cov = float(top.signals.get("nameCoverage", 0.0))
     second = next((e for e in endpoints[1:]), None)

@@ -108,6 +108,9 @@ def _param_line(p: dict[str, Any]) -> str:
     return s
 
 
+EMBED_DETAIL_CHUNKS = False
+
+
 def endpoint_chunks(rec: dict[str, Any]) -> list[ChunkText]:
     """An overview chunk, then chunks of parameters/fields/responses, each prefixed with the operation."""
     key = rec["operation_key"]
@@ -131,7 +134,8 @@ def endpoint_chunks(rec: dict[str, Any]) -> list[ChunkText]:
         rest = desc.split()[110:]
         for i in range(0, len(rest), TARGET_WORDS):
             # the rest of a long description: lexical only past the first continuation
-            out.append(ChunkText(head, head + "\n" + " ".join(rest[i: i + TARGET_WORDS]), "endpoint", embed=i == 0))
+            out.append(ChunkText(head, head + "\n" + " ".join(rest[i: i + TARGET_WORDS]), "endpoint",
+                                 embed=EMBED_DETAIL_CHUNKS and i == 0))
     # Vectors for the overview, the first description continuation and the first parameter listing
     # only: the rest stays findable through the lexical indexes, which hold every name and enum value.
     groups: list[list[str]] = [[]]
@@ -140,5 +144,5 @@ def endpoint_chunks(rec: dict[str, Any]) -> list[ChunkText]:
             groups.append([])
         groups[-1].append(line)
     for i, group in enumerate(g for g in groups if g):
-        out.append(ChunkText(head, head + "\n" + "\n".join(group), "endpoint", embed=i == 0))
+        out.append(ChunkText(head, head + "\n" + "\n".join(group), "endpoint", embed=EMBED_DETAIL_CHUNKS and i == 0))
     return out
