@@ -707,10 +707,10 @@ _ADVERSARIAL = {
 @pytest.mark.parametrize("name", list(_ADVERSARIAL))
 def test_adversarial_input_is_fast(name: str) -> None:
     text = _ADVERSARIAL[name]
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time of this process: other busy processes do not count
     once = redact(text)
     redact(once)
-    assert time.perf_counter() - started < 0.5, name
+    assert time.process_time() - started < 0.5, name
 
 
 def test_clean_2kb_line_is_cheap() -> None:

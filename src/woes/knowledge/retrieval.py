@@ -38,6 +38,8 @@ me my not of on or our should so than that the their them then there these they 
 which while who why will with would you your yes no please help thanks hi hello want need trying try using use""".split())
 VERB_METHODS = {
     "create": "POST", "add": "POST", "make": "POST", "send": "POST", "post": "POST", "new": "POST",
+    "buy": "POST", "purchase": "POST", "pay": "POST", "book": "POST", "submit": "POST", "trigger": "POST",
+    "register": "POST", "subscribe": "POST", "upload": "POST", "publish": "POST", "invite": "POST",
     "list": "GET", "get": "GET", "retrieve": "GET", "fetch": "GET", "read": "GET", "show": "GET", "search": "GET", "find": "GET",
     "update": "PATCH", "modify": "PATCH", "change": "PATCH", "edit": "PATCH", "set": "PUT", "replace": "PUT",
     "delete": "DELETE", "remove": "DELETE", "del": "DELETE", "destroy": "DELETE", "cancel": "DELETE",
