@@ -133,3 +133,14 @@ def test_live_test_refuses_private_targets(client, ws, runtime, api_server, monk
     r = client.post(f"/api/v1/sources/{src}/tests", json={"endpointId": get_id, "pathParams": {"id": "w1"},
                                                         "server": "http://169.254.169.254"}, headers=ws.headers)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "server"  # only documented servers
+
+
+@pytest.mark.parametrize("host", ["169.254.169.254", "10.20.30.40", "192.168.1.5"])
+def test_live_test_against_a_documented_metadata_or_private_server_is_refused(client, ws, runtime, host):
+    """A spec may document any server; the guarded live test still never reaches metadata or private ranges."""
+    src, eps = _setup(client, ws, host)
+    get_id = eps["GET /widgets/{id}"]
+    client.put(f"/api/v1/endpoints/{get_id}/live-test", json={"enabled": True}, headers=ws.headers)
+    r = client.post(f"/api/v1/sources/{src}/tests", json={"endpointId": get_id, "pathParams": {"id": "w1"}}, headers=ws.headers)
+    assert r.status_code == 200 and r.json()["status"] is None
+    assert host in r.json()["error"] and ("blocked" in r.json()["error"] or "refused" in r.json()["error"])
