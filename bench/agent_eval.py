@@ -98,7 +98,7 @@ def _padding_spec(n: int) -> bytes:
     i = 0
     while i < n:
         a, b = rnd.sample(nouns, 2)
-        base = f"/pad/v{i // 400}/{a}s/{{{a}_id}}/{b}s"
+        base = f"/pad/v{i // 400}/g{i // 4}/{a}s/{{{a}_id}}/{b}s"  # unique per group of four operations
         for method, verb in (("get", "List"), ("post", "Create"), ("delete", "Delete"), ("patch", "Update")):
             if i >= n:
                 break
