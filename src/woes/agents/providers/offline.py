@@ -168,6 +168,10 @@ def endpoint_answer(item: EvidenceItem, question: str, *, lead: bool, preferred:
                 chosen += [_unmatched(kind, f) for kind, f in all_inputs
                            if kind != "parameter" or f.get("location") != "header"][: 5 - len(chosen)]
             chosen = list({m.name: m for m in chosen}.values())
+    else:  # a second operation: what it cannot be called without
+        shown = {m.name for m in chosen}
+        chosen += [_unmatched(kind, f) for kind, f in _inputs(rec)
+                   if f.get("required") and f["name"] not in shown and f.get("location") != "header"][:4]
     # one line per name; a request-side field wins over a response field of the same name
     by_name: dict[str, FieldMatch] = {}
     for m in sorted(chosen, key=lambda m: m.kind == "response"):
