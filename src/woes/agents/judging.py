@@ -25,7 +25,8 @@ from woes.agents.matching import QuestionTerms, match_fields, strong, word_set
 _NEEDS_HUMAN: list[tuple[str, re.Pattern[str]]] = [
     ("roadmap", re.compile(
         r"\b(is there (a|any) plans?|are there (any )?plans|plans? to (support|add|offer)|on (the|your) roadmap|roadmap"
-        r"|when (will|is|are|do) (you|they|\w+) (be )?(going to|planning to|plan to) |will you (ever )?(add|support|offer)"
+        r"|when (will|is|are|do|does) [\w' -]{1,30}? (going to|planning to|plan to|be (available|supported|released|fixed|added))"
+        r"|will you (ever )?(add|support|offer)"
         r"|feature request|any eta|eta (on|for)|coming soon)\b", re.I)),
     ("commercial", re.compile(
         r"\b((raise|increase|lift|bump|extend) (our|my) [\w' ,.-]{0,40}(limit|quota|cap)s?|(raise|increase|lift|bump) (the )?(limit|quota)s? (for|on) (our|my)"
