@@ -103,3 +103,15 @@ def test_concrete_path_matching(template, concrete, ok):
                                       ("ab", "abc", False), ("card", "charge", False)])
 def test_stem_match(a, b, ok):
     assert _stem_match(a, b) is ok
+
+
+def test_bounded_caches_forget_the_oldest():
+    from woes.core.caching import remember
+
+    cache: dict = {}
+    for i in range(10):
+        remember(cache, i, i * i, limit=4)
+    assert list(cache) == [6, 7, 8, 9]
+    remember(cache, 7, 0, limit=4)  # rebuilt: becomes the newest
+    remember(cache, 10, 100, limit=4)
+    assert list(cache) == [8, 9, 7, 10]

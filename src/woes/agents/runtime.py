@@ -23,6 +23,7 @@ from woes.agents.models import Agent, AgentRun
 from woes.agents.providers.base import AgentProfile, CompositionRequest, EvidenceItem, Provider, ProviderError
 from woes.agents.providers.offline import OfflineProvider
 from woes.agents.verification import verify
+from woes.core.caching import remember
 from woes.core.redaction import redact
 from woes.events.service import Actor, record_event
 from woes.knowledge.evidence import search_text
@@ -113,7 +114,7 @@ class _SourceNames:
         for src in sources:
             key = (src.id, src.last_scan_id)
             if key not in self._data:
-                self._data[key] = self._build(session, src.id)
+                remember(self._data, key, self._build(session, src.id))
         if len(keys) == 1:
             return self._data[keys[0]]
         if keys not in self._unions:

@@ -23,6 +23,7 @@ import snowballstemmer
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from woes.core.caching import remember
 from woes.knowledge import vectors
 from woes.knowledge.models import Chunk, Endpoint, Source
 
@@ -147,7 +148,7 @@ class _VectorCache:
         ids = [(r[0], r[1]) for r in rows]
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1) if rows else np.zeros((0, 384), np.float32)
         with self._lock:
-            self._data[source.id] = (source.last_scan_id, matrix, ids)
+            remember(self._data, source.id, (source.last_scan_id, matrix, ids))
         return matrix, ids
 
 
@@ -207,8 +208,7 @@ class _BM25:
         if cached is None or cached[0] != source.last_scan_id:
             built = self._build(session, source)
             with self._lock:
-                self._data[source.id] = (source.last_scan_id, built)
-            cached = self._data[source.id]
+                cached = remember(self._data, source.id, (source.last_scan_id, built))
         return cached[1]
 
     def document_frequency(self, session: Session, sources: list[Source]) -> tuple[dict[str, int], int]:
@@ -221,7 +221,7 @@ class _BM25:
             key = (src.id, src.last_scan_id)
             if key not in self._df:
                 _ids, _lengths, postings, n, _avg = self._get(session, src)
-                self._df[key] = ({t: len(posting[0]) for t, posting in postings.items()}, n)
+                remember(self._df, key, ({t: len(posting[0]) for t, posting in postings.items()}, n))
             per_source.append(self._df[key])
         if len(per_source) == 1:
             return per_source[0]
@@ -406,17 +406,16 @@ class _NameIndex:
         df: dict[str, int] = defaultdict(int)
         rows = [tuple(r) for r in session.execute(select(Endpoint.id, Endpoint.method, Endpoint.path, Endpoint.operation_id)
                                                   .where(Endpoint.source_id == source.id))]
-        self._tokens[source.id] = {r[0]: name_tokens(r[1], r[2], r[3]) for r in rows}
+        remember(self._tokens, source.id, {r[0]: name_tokens(r[1], r[2], r[3]) for r in rows})
         inverted: dict[str, list[uuid.UUID]] = defaultdict(list)
         for e_id, toks in self._tokens[source.id].items():
             for t in set(toks):
                 inverted[t].append(e_id)
-        self._inverted[source.id] = (sorted(inverted), dict(inverted))
+        remember(self._inverted, source.id, (sorted(inverted), dict(inverted)))
         for e_id, *_rest in rows:
             for t in set(self._tokens[source.id][e_id]):
                 df[t] += 1
-        self._data[source.id] = (source.last_scan_id, dict(df), len(rows), rows)
-        return self._data[source.id]
+        return remember(self._data, source.id, (source.last_scan_id, dict(df), len(rows), rows))
 
     def get(self, session: Session, source: Source) -> tuple[dict[str, int], int]:
         cached = self._load(session, source)
@@ -458,7 +457,7 @@ class _NameIndex:
             for row in self.operations(session, source):
                 if row[3]:
                     index[str(row[3]).lower()].append(row)
-            cached = self._by_op_id[source.id] = (source.last_scan_id, dict(index))
+            cached = remember(self._by_op_id, source.id, (source.last_scan_id, dict(index)))
         return cached[1]
 
     def operations(self, session: Session, source: Source) -> list[tuple[Any, ...]]:
@@ -532,7 +531,7 @@ class _FieldIndex:
             out[e_id] = fields
             for k in keys:
                 df[k] += 1
-        self._data[source.id] = (source.last_scan_id, out, dict(df), len(out))
+        remember(self._data, source.id, (source.last_scan_id, out, dict(df), len(out)))
         return out, dict(df), len(out)
 
 
