@@ -491,9 +491,9 @@ def test_recursive_schemas_terminate():
         "Alias": {"$ref": "#/components/schemas/Alias2"},
         "Alias2": {"$ref": "#/components/schemas/Alias"},
     }
-    started = time.perf_counter()
+    started = time.process_time()
     r = parse(sf("o.json", _spec_with(schemas, "Node")))
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     ep = r.endpoints[0]
     fields = {f.name: f for f in ep.request_body.fields}
     assert "children" in fields and "recursive" in fields["children"].type
@@ -543,9 +543,9 @@ def test_yaml_alias_bomb_and_alias_recursion_stay_small():
         "              example: *a9",
         "              schema: &s {type: object, properties: {self: *s, name: {type: string}}, allOf: [*s, *s], anyOf: [*s, *s]}",
     ]
-    started = time.perf_counter()
+    started = time.process_time()
     r = parse(sf("bomb.yaml", "\n".join(lines) + "\n"))
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     ep = r.endpoints[0]
     assert len(ep.examples[0].content) <= 4100
     assert [(f.name, f.type) for f in ep.responses[0].fields] == [("self", "object (recursive)"), ("name", "string")]
