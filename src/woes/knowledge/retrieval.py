@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import snowballstemmer
-from sqlalchemy import func, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from woes.core.caching import remember
@@ -310,38 +310,15 @@ def _selective_terms(session: Session, sources: list[Source], terms: list[str]) 
     return [t for t in terms if t in keep]
 
 
-LEXICAL_BACKEND = "memory"  # memory: numpy BM25 over chunks (both databases) | database: FTS5 / ts_rank
-
-
-def _lexical(session: Session, source_ids: list[uuid.UUID], terms: list[str], limit: int,
-             sources: list[Source] | None = None) -> list[tuple[uuid.UUID, float]]:
+def _lexical(session: Session, sources: list[Source], terms: list[str], limit: int) -> list[tuple[uuid.UUID, float]]:
+    """Chunks of these sources ranked by BM25 (per-source statistics, in memory; the same on every database)."""
     if not terms:
         return []
-    if LEXICAL_BACKEND == "memory" and sources is not None:
-        ranked: list[tuple[uuid.UUID, float]] = []
-        for src in sources:
-            ranked += CHUNK_BM25.search(session, src, terms, limit)
-        ranked.sort(key=lambda x: -x[1])
-        return ranked[:limit]
-    if session.get_bind().dialect.name == "sqlite":
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        placeholders = ",".join(f":s{i}" for i in range(len(source_ids)))
-        rows = session.execute(text(
-            f"SELECT rowid, bm25(knowledge_fts) AS r FROM knowledge_fts WHERE knowledge_fts MATCH :q "
-            f"AND source_id IN ({placeholders}) ORDER BY r LIMIT :lim"),
-            {"q": match, "lim": limit, **{f"s{i}": s.hex for i, s in enumerate(source_ids)}}).all()
-        if not rows:
-            return []
-        by_lex = {r[0]: -r[1] for r in rows}
-        chunks = session.execute(select(Chunk.lexical_id, Chunk.id).where(Chunk.lexical_id.in_(list(by_lex)))).all()
-        ids = {lex: cid for lex, cid in chunks}
-        return [(ids[lex], score) for lex, score in sorted(by_lex.items(), key=lambda x: -x[1]) if lex in ids]
-    tsq = func.to_tsquery("english", " | ".join(re.sub(r"[^A-Za-z0-9_]", "", t) for t in terms if re.sub(r"[^A-Za-z0-9_]", "", t)))
-    vec = func.to_tsvector("english", Chunk.text)
-    rank = func.ts_rank(vec, tsq)
-    rows = session.execute(select(Chunk.id, rank).where(Chunk.source_id.in_(source_ids), vec.op("@@")(tsq))
-                           .order_by(rank.desc()).limit(limit)).all()
-    return [(r[0], float(r[1])) for r in rows]
+    ranked: list[tuple[uuid.UUID, float]] = []
+    for src in sources:
+        ranked += CHUNK_BM25.search(session, src, terms, limit)
+    ranked.sort(key=lambda x: -x[1])
+    return ranked[:limit]
 
 
 def _dense(session: Session, sources: list[Source], query: str, limit: int) -> list[tuple[uuid.UUID, float]]:
@@ -631,9 +608,8 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
     sources = list(session.scalars(stmt))
     if not sources:
         return [], {"tookMs": 0.0}
-    sids = [s.id for s in sources]
     a = analyse(q)
-    lexical = _lexical(session, sids, _selective_terms(session, sources, a.terms), LEXICAL_CANDIDATES, sources)
+    lexical = _lexical(session, sources, _selective_terms(session, sources, a.terms), LEXICAL_CANDIDATES)
     t_lex = time.perf_counter()
     dense = _dense(session, sources, q, DENSE_CANDIDATES)
     t_dense = time.perf_counter()
@@ -680,11 +656,9 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
                 hit.score += NAME_CANDIDATE_SCORE
                 hit.signals["nameCandidate"] = True
     # Exact matches the bag of words cannot see: literal paths, method + path, operation ids.
-    endpoint_rows = {}
     wanted_paths = [(m, _norm_path(p)) for m, p in a.paths]
     idents = {i.lower() for i in a.identifiers} | {w for w in a.terms if len(w) > 3}
     if wanted_paths or a.identifiers:
-        conds: list[Any] = []
         if wanted_paths:  # compare every operation's path (questions rarely carry one)
             operations = [(e_id, src.id, method, path, op_id) for src in sources
                           for e_id, method, path, op_id in NAMES.operations(session, src)]
@@ -706,11 +680,9 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
             if op_id and op_id.lower() in idents:
                 boost = max(boost, 0.04)
             if boost:
-                endpoint_rows[e_id] = s_id
                 hit = fused.setdefault(("endpoint", e_id), Hit(kind="endpoint", id=e_id, source_id=s_id))
                 hit.score += boost
                 hit.signals["exactMatch"] = boost
-        del conds
     # How much of each candidate operation's name the question actually mentions (IDF-weighted):
     # separates `GET /v1/subscriptions` from `GET /v1/customers/{customer}/subscriptions` when the
     # question is about subscriptions, and siblings such as `/pulls/{n}` vs `/pulls/{n}/merge`.

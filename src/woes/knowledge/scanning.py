@@ -1,5 +1,5 @@
 """A scan: load the source's files → detect/parse with its importer → upsert endpoints and documents by
-content hash → rebuild chunks only for what changed (reusing stored embeddings by chunk hash) → index.
+content hash → rebuild chunks only for what changed (reusing stored embeddings by chunk hash).
 
 Idempotent: unchanged files (same content hash) end the scan at once, re-parsing and re-embedding
 nothing; a changed source reports the added/changed/removed endpoints ("coverage changed")."""
@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 
 from woes.db import Database, utcnow
 from woes.events.service import Actor, record_event
-from woes.knowledge import chunking, evidence, index
+from woes.knowledge import chunking, evidence
 from woes.knowledge import vectors as vector_store
 from woes.knowledge.importers.base import ImportContext, ImportError_, ImportResult, SourceFile
 from woes.knowledge.models import Chunk, Document, Endpoint, Scan, Source
@@ -239,7 +239,6 @@ def _apply(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id:
         for c in old_chunks:
             if c.embedding is not None and c.embedding_model:
                 reusable[c.content_hash] = (c.embedding, c.embedding_model)
-        index.remove_chunks(s, [c.lexical_id for c in old_chunks])
         if old_chunks:
             s.execute(delete(Chunk).where(Chunk.id.in_([c.id for c in old_chunks])))
         new_chunks: list[Chunk] = []
@@ -268,7 +267,6 @@ def _apply(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id:
         timings["embedMs"] = round((time.perf_counter() - t) * 1000, 1)
         s.add_all(new_chunks)
         s.flush()
-        index.add_chunks(s, [(c.lexical_id, source_id, c.text) for c in new_chunks])
         vector_store.store(s, [(c.id, c.embedding) for c in new_chunks])
 
         counts = {

@@ -20,7 +20,6 @@ from woes.core.scoping import get_in_workspace
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
 from woes.jobs import enqueue
-from woes.knowledge import index
 from woes.knowledge.models import Chunk, Document, Endpoint, Scan, Source, SourceFile
 
 SCAN_JOB = "knowledge.scan"
@@ -247,7 +246,6 @@ def do_delete_source(session: Session, workspace_id: uuid.UUID, source_id: uuid.
     data = source_view(source)
     for hook in SOURCE_DELETE_HOOKS:
         hook(session, workspace_id, source, actor)
-    index.remove_source(session, source.id)
     session.delete(source)
     record_event(session, workspace_id=workspace_id, type="source.deleted", resource_type="source", resource_id=source_id,
                  data=data, actor=actor)
