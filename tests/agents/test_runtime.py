@@ -15,12 +15,14 @@ import yaml
 from conftest import make_key
 from convo_helpers import conversation, events_of, message
 from helpers import create_agent, create_source
+from sqlalchemy import func, select
 from test_providers import make_api  # noqa: F401  (fixture: local fake OpenAI / Anthropic servers)
 
-from woes.agents.models import Agent
-from woes.agents.providers.base import Composition, CompositionRequest
+from woes.agents.judging import EvidenceText, Judgement
+from woes.agents.models import Agent, AgentRun
+from woes.agents.providers.base import Composition, CompositionRequest, EvidenceItem
 from woes.agents.providers.openai_compat import OpenAICompatProvider
-from woes.agents.runtime import RunContext, answer_question
+from woes.agents.runtime import RunContext, _clarification, _Evidence, answer_question
 
 STRIPE_KEY = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
 BEARER = "Bearer abcDEF123456ghiJKL789mno"
@@ -117,13 +119,38 @@ def test_questions_the_evidence_cannot_answer_hand_off_with_a_reason(client, ws,
     assert "agent.handoff_requested" in types and "agent.low_confidence" in types
 
 
-def test_same_path_different_methods_and_no_hint_asks_one_question(client, ws, agent):
-    run = ask(client, ws, agent, "widget id")
-    if run["outcome"] == "clarify":  # ambiguous between GET and DELETE /widgets/{id}
-        assert run["text"].count("?") == 1 and "/widgets/{id}" in run["text"]
-        assert {c["method"] for c in run["citations"]} == {"GET", "DELETE"}
-    else:  # the retrieval may separate them clearly; then it must not be a handoff
-        assert run["outcome"] == "answer"
+def _ev(n: int, method: str, path: str, summary: str) -> _Evidence:
+    rec = {"summary": summary, "operation_key": f"{method} {path}"}
+    item = EvidenceItem(n=n, kind="endpoint", title=summary, text="", method=method, path=path,
+                        operation_key=f"{method} {path}", record=rec)
+    return _Evidence(item, EvidenceText(n, "endpoint", "", rec, 1.0, {}), uuid.uuid4(), uuid.uuid4(), None, "")
+
+
+def _judged(margin: float, matched: list[str] | None = None) -> Judgement:
+    return Judgement("answer", None, [1], 0.7, "medium", {"retrievalMargin": margin, "fieldMatches": matched or []})
+
+
+def test_same_path_different_methods_and_no_hint_asks_one_question():
+    pair = [_ev(1, "GET", "/widgets/{id}", "Retrieve a widget"), _ev(2, "DELETE", "/widgets/{id}", "Delete a widget")]
+    question = _clarification("widget 42", pair, _judged(0.01))
+    assert question is not None and question.count("?") == 1
+    assert "(`GET /widgets/{id}`) [1]" in question and "(`DELETE /widgets/{id}`) [2]" in question
+    assert _clarification("delete widget 42", pair, _judged(0.01)) is None  # the verb decides
+    assert _clarification("widget 42", pair, _judged(0.2)) is None  # one clearly wins
+    assert _clarification("widget 42", pair, _judged(0.01, ["color"])) is None  # a named field decides
+    other = [pair[0], _ev(2, "DELETE", "/gadgets/{id}", "Delete a gadget")]
+    assert _clarification("widget 42", other, _judged(0.01)) is None  # different resources
+
+
+def test_a_clarifying_question_is_recorded_with_both_citations(client, ws, runtime, agent, monkeypatch):
+    from woes.agents import runtime as agent_runtime
+
+    monkeypatch.setattr(agent_runtime, "_clarification", lambda q, evidence, j: (
+        "Do you want to retrieve it (`GET /widgets/{id}`) [1] or delete it (`DELETE /widgets/{id}`) [2]?"))
+    run = ask(client, ws, agent, "widget 42")
+    assert run["outcome"] == "clarify" and run["text"].count("?") == 1
+    assert [c["n"] for c in run["citations"]] == [1, 2]
+    assert events_of(runtime, ws.id, ["agent.clarification_requested"])
 
 
 def test_no_sources_hands_off(client, ws):
@@ -369,4 +396,5 @@ def test_direct_runs_are_not_recorded_without_record(runtime, ws, agent):
     with runtime.db.transaction() as s:
         run = answer_question(s, s.merge(_agent_row(runtime, agent["id"])), "How do I list widgets?",
                               context=RunContext(trigger="lab"), record=False)
-        assert run.id is None or s.get(type(run), run.id) is None
+        assert run.outcome == "answer" and run.citations
+        assert s.scalar(select(func.count()).select_from(AgentRun).where(AgentRun.agent_id == uuid.UUID(agent["id"]))) == 0

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from woes.agents.matching import QuestionTerms, match_fields, strong, word_set
+from woes.agents.matching import LITERAL, QuestionTerms, match_fields, strong, word_set
 
 _NEEDS_HUMAN: list[tuple[str, re.Pattern[str]]] = [
     ("roadmap", re.compile(
@@ -91,8 +91,7 @@ def literal_specifics(question: str, q: QuestionTerms, source_names: set[str]) -
     (`balance_transaction`, `invoice.paid`, `DateSent`) when the source knows them as names (an SDK call or a
     variable of the customer's own code is not something the documentation has to contain)."""
     out: list[str] = []
-    raw = {m.group(1) or m.group(2) for m in re.finditer(r"`([^`]{1,80})`|([A-Za-z][A-Za-z0-9]*(?:[_.\-][A-Za-z0-9]+)+|[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z]+[A-Z][A-Za-z0-9]*)",
-                                                         _REDACTED.sub(" ", question))}
+    raw = {m.group(1) or m.group(2) for m in LITERAL.finditer(_REDACTED.sub(" ", question))}
     for tok in sorted(t.strip().rstrip(".,:;") for t in raw if t):
         if (not tok or len(tok) > 60 or _SDK_CALL.search(tok) or _HOSTLIKE.search(tok) or _FILE.search(tok)
                 or "/" in tok or " " in tok or "{" in tok or tok.endswith("...") or _is_object_id(tok)):

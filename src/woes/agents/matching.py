@@ -89,12 +89,12 @@ class QuestionTerms:
     raw_tokens: set[str]  # every token as typed, lower-cased
 
 
-_LITERAL = re.compile(r"`([^`]{1,80})`|([A-Za-z][A-Za-z0-9]*(?:[_.\-][A-Za-z0-9]+)+|[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z]+[A-Z][A-Za-z0-9]*)")
+LITERAL = re.compile(r"`([^`]{1,80})`|([A-Za-z][A-Za-z0-9]*(?:[_.\-][A-Za-z0-9]+)+|[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z]+[A-Z][A-Za-z0-9]*)")
 
 
 def question_terms(text: str) -> QuestionTerms:
     lits: set[str] = set()
-    for m in _LITERAL.finditer(text):
+    for m in LITERAL.finditer(text):
         tok = (m.group(1) or m.group(2) or "").strip()
         if tok:
             lits.add(tok.lower().rstrip(".,:;"))

@@ -11,7 +11,7 @@ import logging
 import re
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -28,7 +28,7 @@ from woes.core.redaction import redact
 from woes.events.service import Actor, record_event
 from woes.knowledge.evidence import search_text
 from woes.knowledge.models import Chunk, Endpoint, Source
-from woes.knowledge.retrieval import ENDPOINT_BM25, analyse, search
+from woes.knowledge.retrieval import ENDPOINT_BM25, analyse, results_view, search
 
 log = logging.getLogger("woes.agents")
 
@@ -159,8 +159,6 @@ SOURCE_NAMES = _SourceNames()
 
 def _redacted_item(item: EvidenceItem) -> EvidenceItem:
     """What leaves the judge for a provider: redacted, and trimmed to a size a prompt can hold."""
-    from dataclasses import replace
-
     text = item.text if len(item.text) <= 12000 else item.text[:12000] + "\n…"
     return replace(item, text=redact(text), title=redact(item.title))
 
@@ -190,10 +188,10 @@ def _clarification(question: str, evidence: list[_Evidence], j: Judgement) -> st
         return None
 
     def describe(e: _Evidence) -> str:
-        summary = (e.item.record or {}).get("summary") or e.item.title
-        return f"{summary.rstrip('.')} (`{e.item.method} {e.item.path}`) [{e.item.n}]"
+        summary = ((e.item.record or {}).get("summary") or e.item.title).rstrip(".")
+        return f"{summary[:1].lower()}{summary[1:]} (`{e.item.method} {e.item.path}`) [{e.item.n}]"
 
-    return f"Do you want to {describe(a)[0].lower() + describe(a)[1:]}, or {describe(b)[0].lower() + describe(b)[1:]}?"
+    return f"Do you want to {describe(a)}, or {describe(b)}?"
 
 
 def _citations(evidence: list[_Evidence], numbers: list[int]) -> list[dict[str, Any]]:
@@ -231,8 +229,6 @@ def answer_question(session: Session, agent: Agent, question: str, *, context: R
     source_ids = [uuid.UUID(s) for s in agent.source_ids]
     query = _retrieval_query(q, history)
     hits, info = search(session, agent.workspace_id, query, source_ids, limit=EVIDENCE_LIMIT) if source_ids else ([], {})
-    from woes.knowledge.retrieval import results_view
-
     views = results_view(session, hits, query)
     evidence = _load_evidence(session, hits, views)
     timings["retrievalMs"] = round((time.perf_counter() - t0) * 1000, 2)
@@ -270,8 +266,6 @@ def answer_question(session: Session, agent: Agent, question: str, *, context: R
         if composition is None:
             composition = OFFLINE.compose(request)
         timings["composeMs"] = round((time.perf_counter() - t2) * 1000, 2)
-        from dataclasses import replace
-
         checkable = [replace(e.item, text=e.judged.text_lower) for e in evidence]
         v = verify(redact(composition.text), checkable, lead=j.focus[0] if j.focus else None)
         verification = v.view()
