@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from woes.events.service import SYSTEM
-from woes.knowledge.retrieval import _concrete_path_matches, _stem_match, results_view, search
+from woes.knowledge.retrieval import _concrete_path_matches, _stem_match, focus_sentences, results_view, search
 from woes.knowledge.scanning import run_scan
 from woes.knowledge.service import do_create_source
 
@@ -115,3 +115,95 @@ def test_bounded_caches_forget_the_oldest():
     remember(cache, 7, 0, limit=4)  # rebuilt: becomes the newest
     remember(cache, 10, 100, limit=4)
     assert list(cache) == [8, 9, 7, 10]
+
+
+def _path_param(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+TITLES_SPEC = {
+    "openapi": "3.0.3", "info": {"title": "Files and payments", "version": "1"},
+    "paths": {
+        "/2.0/files/content": {"post": _op("UploadFile", "Upload file", body={"attributes": {"type": "string"},
+                                                                                "file": {"type": "string"}})},
+        "/2.0/files/upload_sessions": {"post": _op("CreateUploadSession", "Create upload session",
+                                                   body={"file_name": {"type": "string"}, "folder_id": {"type": "string"}})},
+        "/2.0/folders": {"post": _op("CreateFolder", "Create folder", body={"name": {"type": "string"},
+                                                                            "parent": {"type": "object", "properties": {"id": {"type": "string"}}}})},
+        "/v1/checkout/sessions": {"post": _op("CreateSession", "Create a Checkout Session",
+                                              body={"line_items": {"type": "array", "items": {"type": "string"}},
+                                                    "success_url": {"type": "string"}})},
+        "/v1/checkout/sessions/{session}": {"get": _op("GetSession", "Retrieve a Checkout Session", [_path_param("session")])},
+        "/v1/checkout/sessions/{session}/line_items": {"get": _op("GetSessionItems", "Retrieve a Checkout Session's line items",
+                                                                  [_path_param("session")])},
+        "/v1/customers/{customer}": {"post": _op("UpdateCustomer", "Update a customer", [_path_param("customer")],
+                                                 body={"invoice_settings": {"type": "object", "properties": {
+                                                     "default_payment_method": {"type": "string"}}}})},
+        "/v1/payment_methods/{payment_method}": {"post": _op("UpdatePaymentMethod", "Update a PaymentMethod",
+                                                             [_path_param("payment_method")],
+                                                             body={"billing_details": {"type": "object"}})},
+        "/Accounts/{AccountSid}/Calls.json": {"post": _op("CreateCall", "Create a new outgoing call to phones or SIP endpoints",
+                                                          [_path_param("AccountSid")],
+                                                          body={"To": {"type": "string"}, "StatusCallback": {"type": "string"},
+                                                                "StatusCallbackEvent": {"type": "array", "items": {"type": "string"}}})},
+        "/Accounts/{AccountSid}/Calls/{Sid}.json": {"post": _op("UpdateCall", "Modify a call in progress",
+                                                                [_path_param("AccountSid"), _path_param("Sid")],
+                                                                body={"StatusCallback": {"type": "string"}, "Twiml": {"type": "string"}})},
+        "/Accounts/{AccountSid}/Messages.json": {
+            "get": _op("ListMessage", "Retrieve a list of messages", [_path_param("AccountSid")] + [
+                {"name": n, "in": "query", "schema": {"type": "string"}} for n in ("To", "From", "DateSent")]),
+            "post": _op("CreateMessage", "Send a new outgoing message", [_path_param("AccountSid")],
+                        body={"To": {"type": "string"}, "From": {"type": "string"}, "Body": {"type": "string"}})},
+    },
+}
+
+
+@pytest.fixture
+def titled(runtime, ws):
+    with runtime.db.transaction() as s:
+        src, scan = do_create_source(s, ws.id, name="titled", type_="openapi", actor=SYSTEM,
+                                     files=[("titled.yaml", yaml.safe_dump(TITLES_SPEC).encode())])
+    run_scan(runtime.db, ws.id, src.id, scan.id)
+    return src.id
+
+
+def test_the_operations_title_in_the_questions_words(runtime, ws, titled):
+    # 'Upload file' is at /files/content: its path shares one word with the question, its title two
+    ranked = top(runtime, ws, titled, "Which request uploads a new file?")
+    assert ranked[0] == "POST /2.0/files/content"
+
+
+def test_the_asking_sentence_outweighs_the_scene(runtime, ws, titled):
+    ranked = top(runtime, ws, titled, "I create a Checkout Session with line_items. After payment I retrieve the session, but "
+                                      "`session.display_items` is undefined. How do I get the items that were just bought?")
+    assert ranked[0] == "GET /v1/checkout/sessions/{session}/line_items"
+
+
+def test_sdk_style_parameter_names_match_the_apis_own(runtime, ws, titled):
+    ranked = top(runtime, ws, titled, "I place a call with status_callback and status_callback_event=['answered'], "
+                                      "but the callback never gets the events.")
+    assert ranked[0] == "POST /Accounts/{AccountSid}/Calls.json"
+
+
+def test_a_parameter_assignment_in_the_question_names_the_parameter(runtime, ws, titled):
+    ranked = top(runtime, ws, titled, "How do I go through only some messages, e.g. DateSent>=2024-01-01?")
+    assert ranked[0] == "GET /Accounts/{AccountSid}/Messages.json"
+
+
+def test_a_path_parameter_is_not_an_option_of_the_operation(runtime, ws, titled):
+    # `payment_method` is only the path parameter of UpdatePaymentMethod; the option lives on the customer
+    question = "How do I update a customer's default PaymentMethod for their invoices?"
+    with runtime.db.reading() as s:
+        hits, _ = search(s, ws.id, question, [titled], limit=5)
+        signals = {r["operationKey"]: r["signals"] for r in results_view(s, hits, question)}
+    assert "fieldNamed" not in signals["POST /v1/payment_methods/{payment_method}"]
+
+
+@pytest.mark.parametrize("question, focus", [
+    ("I create a session. It fails. How do I get the items?", "How do I get the items?"),
+    ("Is there a call to create a branch?", "Is there a call to create a branch?"),
+    ("My webhook never fires\nWhat am I missing?", "What am I missing?"),
+    ("I call `stripe.subscriptions.del(id)`. It cancels right away.", "I call `stripe.subscriptions.del(id)`. It cancels right away."),
+])
+def test_focus_sentences(question, focus):
+    assert focus_sentences(question) == focus

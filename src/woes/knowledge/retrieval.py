@@ -78,6 +78,8 @@ class QueryAnalysis:
     methods: set[str] = field(default_factory=set)
     collection_intent: bool = False
     item_intent: bool = False
+    focus_terms: list[str] = field(default_factory=list)  # the words of the sentence(s) that ask
+    focus_methods: set[str] = field(default_factory=set)
 
 
 def _split_ident(token: str) -> list[str]:
@@ -119,7 +121,36 @@ def analyse(q: str) -> QueryAnalysis:
             a.methods.add(VERB_METHODS[ident.split(".")[-1].split("::")[-1].lower()])
     seen: set[str] = set()
     a.terms = [w for w in words if not (w in seen or seen.add(w))][:40]
+    focus = focus_sentences(q)
+    if focus != q:
+        for w in _WORD.findall(focus):
+            lw = w.lower()
+            verb = _verb(lw)
+            if verb in VERB_METHODS:
+                a.focus_methods.add(VERB_METHODS[verb])
+            if verb in ALSO_METHODS:
+                a.focus_methods.add(ALSO_METHODS[verb])
+            if lw not in _STOP and len(lw) > 1:
+                a.focus_terms.append(lw)
+        for ident in _IDENT.findall(focus):
+            if ident in a.identifiers:
+                a.focus_terms += [w for w in _split_ident(ident) if w not in _STOP and len(w) > 1]
+    else:
+        a.focus_terms, a.focus_methods = list(a.terms), set(a.methods)
     return a
+
+
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z`'\"(])|\n+")
+_ASKING = re.compile(r"^\W*(how|what|which|where|why|when|can|could|is|are|does|do|should|will|would|may|any|whats|what's)\b", re.I)
+
+
+def focus_sentences(q: str) -> str:
+    """The sentence(s) that ask, as opposed to those that set the scene: 'I create a session with line_items.
+    After payment … `display_items` is undefined. How do I get the items that were just bought?' asks the
+    last one. Sentences ending in '?' or opening with an interrogative; the whole text when none does."""
+    sentences = [x.strip() for x in _SENTENCE_END.split(q) if x.strip()]
+    asking = [x for x in sentences if x.endswith("?") or _ASKING.match(x)]
+    return " ".join(asking) if asking and len(asking) < len(sentences) else q
 
 
 @dataclass
@@ -472,7 +503,13 @@ _FIELD_GENERIC = {"id", "ids", "object", "type", "data", "value", "string", "num
                   "at", "by", "for", "in", "on", "is"}
 
 
-FieldEntry = tuple[str, str, frozenset[str], frozenset[str]]
+FieldEntry = tuple[str, str, frozenset[str], frozenset[str], bool]
+
+
+def flat_name(name: str) -> str:
+    """An identifier without case or separators: `status_callback_event`, `StatusCallbackEvent` and
+    `status-callback-event` are one name (SDKs rename parameters to their language's convention)."""
+    return name.lower().replace("_", "").replace("-", "")
 
 
 class _FieldIndex:
@@ -497,14 +534,15 @@ class _FieldIndex:
             keys: set[Any] = set()
             for f in list(params or []) + list((body or {}).get("fields") or []):
                 name = str(f.get("name") or "")
-                if not name:
+                if not name or f.get("location") == "path":  # a path parameter names the resource, not an option
                     continue
                 leaf = re.split(r"[.\[\]]+", name.strip("[]"))[-1] if ("." in name or "[" in name) else name
                 words = frozenset(_stem(w) for w in _split_ident(re.sub(r"[\[\]]", ".", name)) if w) - _FIELD_GENERIC
                 enums = frozenset(str(v).lower() for v in (f.get("enum") or [])[:60]
                                   if len(str(v)) > 3 and str(v).lower() not in _ENUM_NOISE)
-                fields.append((name.lower(), leaf.lower(), words, enums))
-                keys |= {name.lower(), leaf.lower(), words} | {("enum", v) for v in enums}
+                ident_like = "_" in leaf or "-" in leaf or any(c.isupper() for c in leaf) or len(leaf) > 6
+                fields.append((flat_name(name), flat_name(leaf), words, enums, ident_like))
+                keys |= {flat_name(name), flat_name(leaf), words} | {("enum", v) for v in enums}
             out[e_id] = fields
             for k in keys:
                 df[k] += 1
@@ -513,6 +551,43 @@ class _FieldIndex:
 
 
 FIELDS = _FieldIndex()
+
+
+_ASSIGNED = re.compile(r"(?<![A-Za-z0-9_.\[\]])([A-Za-z][A-Za-z0-9_]*(?:[.\[][A-Za-z0-9_\]]+)*)(?=[<>]?=[^=\s])")  # From=+1555…, limit=100
+_TITLE_STOP = _STOP | {"api", "endpoint", "operation", "request", "new", "one", "all", "given", "specified", "via"}
+
+
+def title_tokens(summary: str | None) -> list[str]:
+    """Content words of an operation's title ('Create an issue' → create, issue), stemmed."""
+    return [_stem(w) for w in dict.fromkeys(w.lower() for w in _WORD.findall(summary or "")[:12])
+            if w not in _TITLE_STOP and len(w) > 1 and not w.isdigit()]
+
+
+class _TitleIndex:
+    """Per source: each operation's title words and how many titles share each word, cached per scan. The
+    title is how the API itself names an operation ('Upload file', 'Create a customer'), often in the very
+    words a developer uses."""
+
+    def __init__(self) -> None:
+        self._data: dict[uuid.UUID, tuple[uuid.UUID | None, dict[uuid.UUID, list[str]], dict[str, int], int]] = {}
+
+    def get(self, session: Session, source: Source) -> tuple[dict[uuid.UUID, list[str]], dict[str, int], int]:
+        cached = self._data.get(source.id)
+        if cached is None or cached[0] != source.last_scan_id:
+            titles = {e_id: title_tokens(summary) for e_id, summary in session.execute(
+                select(Endpoint.id, Endpoint.summary).where(Endpoint.source_id == source.id))}
+            df: dict[str, int] = defaultdict(int)
+            for toks in titles.values():
+                for t in toks:
+                    df[t] += 1
+            cached = remember(self._data, source.id, (source.last_scan_id, titles, dict(df), len(titles)))
+        return cached[1], cached[2], cached[3]
+
+
+TITLES = _TitleIndex()
+TITLE_WEIGHT = 0.012
+FOCUS_NAME_WEIGHT = 0.006
+METHOD_WEIGHT = 0.006
 FIELD_NAMED_WEIGHT = 0.01
 FIELD_PHRASE_WEIGHT = 0.005
 ENUM_WEIGHT = 0.005
@@ -552,8 +627,8 @@ def field_signals(fields: list[FieldEntry], df: dict[Any, int], n: int, query_st
     named: dict[str, float] = {}
     phrases: dict[str, float] = {}
     enums: dict[str, float] = {}
-    for name, leaf, words, enum_values in fields:
-        if name in literals or (leaf in literals and ("_" in leaf or any(c.isupper() for c in leaf) or len(leaf) > 6)):
+    for name, leaf, words, enum_values, ident_like in fields:
+        if name in literals or (leaf in literals and ident_like):
             named[name] = rarity(name if name in literals else leaf)
         elif len(words) >= 2 and all(asked(w) for w in words):
             phrases[name] = rarity(words) * min(2.0, 1 + 0.5 * (len(words) - 2))
@@ -651,10 +726,9 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
     said = _QueryMatcher({_stem(w) for w in a.terms})
     for src in sources:
         for e_id in NAMES.named_by(session, src, said.stems):
-            if ("endpoint", e_id) not in fused:
-                hit = fused.setdefault(("endpoint", e_id), Hit(kind="endpoint", id=e_id, source_id=src.id))
-                hit.score += NAME_CANDIDATE_SCORE
-                hit.signals["nameCandidate"] = True
+            hit = fused.setdefault(("endpoint", e_id), Hit(kind="endpoint", id=e_id, source_id=src.id))
+            hit.score = max(hit.score, NAME_CANDIDATE_SCORE)
+            hit.signals["nameCandidate"] = True
     # Exact matches the bag of words cannot see: literal paths, method + path, operation ids.
     wanted_paths = [(m, _norm_path(p)) for m, p in a.paths]
     idents = {i.lower() for i in a.identifiers} | {w for w in a.terms if len(w) > 3}
@@ -687,12 +761,15 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
     # separates `GET /v1/subscriptions` from `GET /v1/customers/{customer}/subscriptions` when the
     # question is about subscriptions, and siblings such as `/pulls/{n}` vs `/pulls/{n}/merge`.
     query_stems = {_stem(w) for w in a.terms}
-    candidates = sorted((h for h in fused.values() if h.kind == "endpoint"), key=lambda h: -h.score)[:40]
+    ranked = sorted((h for h in fused.values() if h.kind == "endpoint"), key=lambda h: -h.score)
+    candidates = ranked[:40] + [h for h in ranked[40:] if h.signals.get("nameCandidate")][:20]
     by_source = {src.id: src for src in sources}
     rows = {r[0]: r[1:] for r in session.execute(select(Endpoint.id, Endpoint.method, Endpoint.path, Endpoint.operation_id)
                                                  .where(Endpoint.id.in_([h.id for h in candidates])))} if candidates else {}
-    literals = {i.lower() for i in a.identifiers} | {t.lower() for t in re.findall(r"`([^`\s]{2,80})`", q)}
+    literals = {flat_name(t) for t in a.identifiers + re.findall(r"`([^`\s]{2,80})`", q) + _ASSIGNED.findall(q)}
     raw_words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9_\-]+", q)}
+    focus_said = _QueryMatcher({_stem(w) for w in a.focus_terms}) if a.focus_terms != a.terms else None
+    wanted_methods = a.focus_methods or a.methods
     for h in candidates:
         method, path, op_id = rows.get(h.id, (None, None, None))
         src = by_source[h.source_id]
@@ -706,13 +783,23 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
         h.score += NAME_WEIGHT * cov + NAME_RECALL_WEIGHT * recall
         h.signals["nameCoverage"] = round(cov, 3)
         h.signals["nameRecall"] = round(recall, 3)
+        if focus_said is not None:
+            fcov = name_coverage(tokens, {t for t in tokens if focus_said(t)}, df, n)
+            h.score += FOCUS_NAME_WEIGHT * fcov
+            h.signals["focusNameCoverage"] = round(fcov, 3)
+        titles, title_df, n_titles = TITLES.get(session, src)
+        title = titles.get(h.id) or []
+        tcov = name_coverage(title, {t for t in title if said(t)}, title_df, n_titles)
+        if tcov:
+            h.score += TITLE_WEIGHT * tcov
+            h.signals["titleCoverage"] = round(tcov, 3)
         fields_by_op, field_df, n_ops = FIELDS.get(session, src)
         boost, info = field_signals(fields_by_op.get(h.id, []), field_df, n_ops, query_stems, literals, raw_words, said)
         if boost:
             h.score += boost
             h.signals.update(info)
-        if a.methods and method in a.methods:
-            h.score += 0.004
+        if wanted_methods and method in wanted_methods:
+            h.score += METHOD_WEIGHT
             h.signals["methodMatch"] = True
         # "create …" and "list …" ask for the collection, not one item: prefer paths that do not end in a
         # path parameter (`POST /calls`, not `POST /calls/{sid}`).
