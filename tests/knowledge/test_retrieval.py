@@ -8,7 +8,16 @@ import pytest
 import yaml
 
 from woes.events.service import SYSTEM
-from woes.knowledge.retrieval import _concrete_path_matches, _stem_match, focus_sentences, results_view, search
+from woes.knowledge.retrieval import (
+    _concrete_path_matches,
+    _stem_match,
+    analyse,
+    focus_sentences,
+    resource_words,
+    results_view,
+    search,
+    verb_objects,
+)
 from woes.knowledge.scanning import run_scan
 from woes.knowledge.service import do_create_source
 
@@ -207,3 +216,71 @@ def test_a_path_parameter_is_not_an_option_of_the_operation(runtime, ws, titled)
 ])
 def test_focus_sentences(question, focus):
     assert focus_sentences(question) == focus
+
+
+EVENTS = ["invoice.paid", "invoice.created", "customer.created"]
+OBJECTS_SPEC = {
+    "openapi": "3.0.3", "info": {"title": "Tracker", "version": "1"},
+    "paths": {
+        "/repos/{owner}/{repo}/issues": {
+            "get": _op("ListIssues", "List repository issues", [_path_param("owner"), _path_param("repo"),
+                                                                 {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["created", "updated"]}},
+                                                                 {"name": "filter", "in": "query", "schema": {"type": "string", "enum": ["assigned", "mentioned"]}}]),
+            "post": _op("CreateIssue", "Create an issue", [_path_param("owner"), _path_param("repo")],
+                        body={"title": {"type": "string"}, "assignees": {"type": "array", "items": {"type": "string"}},
+                              "labels": {"type": "array", "items": {"type": "string"}}})},
+        "/repos/{owner}/{repo}/labels": {"post": _op("CreateLabel", "Create a label", [_path_param("owner"), _path_param("repo")],
+                                                     body={"name": {"type": "string"}, "color": {"type": "string"}})},
+        "/v1/webhook_endpoints": {"post": _op("CreateEndpoint", "Create a webhook endpoint",
+                                              body={"url": {"type": "string"},
+                                                    "enabled_events": {"type": "array", "items": {"type": "string", "enum": EVENTS}}})},
+        "/v1/webhook_endpoints/{webhook_endpoint}": {
+            "post": _op("UpdateEndpoint", "Update a webhook endpoint", [_path_param("webhook_endpoint")],
+                        body={"enabled_events": {"type": "array", "items": {"type": "string", "enum": EVENTS}}})},
+        "/v1/invoices": {"post": _op("CreateInvoice", "Create an invoice", body={"customer": {"type": "string"}})},
+    },
+}
+
+
+@pytest.fixture
+def tracker(runtime, ws):
+    with runtime.db.transaction() as s:
+        src, scan = do_create_source(s, ws.id, name="tracker", type_="openapi", actor=SYSTEM,
+                                     files=[("tracker.yaml", yaml.safe_dump(OBJECTS_SPEC).encode())])
+    run_scan(runtime.db, ws.id, src.id, scan.id)
+    return src.id
+
+
+def test_what_the_verb_acts_on_picks_the_resource(runtime, ws, tracker):
+    # 'created' / 'assigned' are filter values of the list; 'labelled' names another resource
+    ranked = top(runtime, ws, tracker, "Our bot files bug reports. How do I create an issue that is already assigned to "
+                                       "someone and labelled 'crash'?")
+    assert ranked[0] == "POST /repos/{owner}/{repo}/issues"
+
+
+def test_an_object_id_means_that_one_object(runtime, ws, tracker):
+    question = ("invoice.paid events never reach our endpoint we_1NZDS6zmtogHmHGLVwIiSyC2. "
+                "How do I add invoice.paid to it?")
+    ranked = top(runtime, ws, tracker, question)
+    assert ranked.index("POST /v1/webhook_endpoints/{webhook_endpoint}") < ranked.index("POST /v1/webhook_endpoints")
+    a = analyse(question)
+    assert a.names_an_item and "endpoint" in a.objects and "invoice" not in a.objects
+    assert not any("nzds" in t for t in a.terms)  # an opaque id is not split into words
+
+
+@pytest.mark.parametrize("text, objects", [
+    ("How do I create an issue?", {"issue"}), ("when listing customers", {"customer"}),
+    ("How do I capture the PaymentIntent?", {"paymentintent"}), ("add invoice.paid", set()),
+    ("a new list of things", set()),
+])
+def test_verb_objects(text, objects):
+    assert verb_objects(text) == objects
+
+
+@pytest.mark.parametrize("path, words", [
+    ("/v1/payment_intents/{intent}/capture", {"capture", "payment", "intent", "paymentintent"}),
+    ("/repos/{owner}/{repo}/issues", {"issue"}),
+    ("/2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json", {"call"}),
+])
+def test_resource_words(path, words):
+    assert resource_words(path) == words

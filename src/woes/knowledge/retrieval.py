@@ -78,8 +78,10 @@ class QueryAnalysis:
     methods: set[str] = field(default_factory=set)
     collection_intent: bool = False
     item_intent: bool = False
+    names_an_item: bool = False  # carries a concrete object id (`we_1NZDS6zmtogHmHGLVwIiSyC2`, `CA0123…`)
     focus_terms: list[str] = field(default_factory=list)  # the words of the sentence(s) that ask
     focus_methods: set[str] = field(default_factory=set)
+    objects: set[str] = field(default_factory=set)  # stems of what the asking verbs act on ("create an issue" → issue)
 
 
 def _split_ident(token: str) -> list[str]:
@@ -99,11 +101,16 @@ def analyse(q: str) -> QueryAnalysis:
         if path.count("/") >= 1 and len(path) > 1:
             a.paths.append(((m.group(1) or "").upper() or None, path))
     for tok in _IDENT.findall(q):
+        if _OBJECT_ID.match(tok):
+            a.names_an_item = True  # an opaque id: one existing object, and no words to split out of it
+            continue
         if any(sep in tok for sep in (".", "::")) or re.search(r"[a-z][A-Z]", tok) or "_" in tok:
             a.identifiers.append(tok)
     words: list[str] = []
     for w in _WORD.findall(q):
         lw = w.lower()
+        if _OBJECT_ID.match(w):
+            continue
         verb = _verb(lw)
         if verb in VERB_METHODS:
             a.methods.add(VERB_METHODS[verb])
@@ -137,7 +144,62 @@ def analyse(q: str) -> QueryAnalysis:
                 a.focus_terms += [w for w in _split_ident(ident) if w not in _STOP and len(w) > 1]
     else:
         a.focus_terms, a.focus_methods = list(a.terms), set(a.methods)
+    a.objects = verb_objects(focus)
+    for m in re.finditer(r"([A-Za-z]{3,})\s+[`'\"]?([A-Za-z0-9_]{14,})", q):
+        if _OBJECT_ID.match(m.group(2)) and m.group(1).lower() not in _STOP:
+            a.objects.add(_stem(m.group(1).lower()))  # "our endpoint we_1NZ…": the id's kind
     return a
+
+
+_DETERMINERS = set("""a an the my our your their its his her this that these those some any all every each one two
+several only new existing specific single multiple more another same given certain particular""".split())
+_OBJECT_VERBS = set(VERB_METHODS) | ITEM_VERBS | COLLECTION_VERBS | {"iterate", "paginate", "page", "attach", "assign",
+                                                                     "give", "open", "download", "query", "listing"}
+
+
+_OBJECT_ID = re.compile(r"^(?:[a-z]{1,8}_[A-Za-z0-9]{12,}|[A-Z]{2}[0-9a-f]{32})$")
+_DOTTED_TOKEN = re.compile(r"[A-Za-z0-9_]+(?:[.:][A-Za-z0-9_]+)*")
+
+
+def verb_objects(text_: str) -> set[str]:
+    """What the verbs of a sentence act on: 'create an issue' → issue, 'listing customers' → customer,
+    'capture the PaymentIntent' → paymentintent (the first two words after the verb and its determiners;
+    an identifier such as `invoice.paid` names a value, not a resource)."""
+    words = _DOTTED_TOKEN.findall(text_)
+    out: set[str] = set()
+    for i, w in enumerate(words):
+        if _verb(w.lower()) not in _OBJECT_VERBS or (i and words[i - 1].lower() in ("a", "an", "the")):
+            continue  # "a new list" is a noun, not a verb
+        j = i + 1
+        while j < len(words) and words[j].lower() in _DETERMINERS:
+            j += 1
+        for k in range(j, min(j + 2, len(words))):
+            lw = words[k].lower()
+            if (lw in _STOP or lw in _DETERMINERS or len(lw) < 3 or lw.isdigit() or _verb(lw) in _OBJECT_VERBS
+                    or re.search(r"[._:]", lw)):
+                break
+            out.add(_stem(lw))
+    return out
+
+
+@functools.lru_cache(maxsize=100_000)
+def resource_words(path: str | None) -> frozenset[str]:
+    """The words of the resource an operation acts on: the last literal segment, or for an action on an item
+    (`/payment_intents/{intent}/capture`) the collection before the item; also joined (`paymentintent`)."""
+    segs = [x for x in (path or "").split("#", 1)[0].split("?", 1)[0].strip("/").split("/") if x]
+    static = [i for i, x in enumerate(segs) if "{" not in x and not x.startswith(":")]
+    picks = static[-1:]
+    last = re.sub(r"\.(json|xml)$", "", segs[-1]) if segs else ""
+    if len(static) >= 2 and static[-1] == len(segs) - 1 and static[-1] - 1 not in static and not last.endswith("s"):
+        picks.append(static[-2])  # an action (singular: capture, merge, detach), not a sub-collection
+    out: set[str] = set()
+    for i in picks:
+        seg = re.sub(r"\.(json|xml)$", "", segs[i])
+        parts = [p for p in _split_ident(seg) if p]
+        out |= {_stem(p) for p in parts}
+        if len(parts) > 1:
+            out.add(_stem("".join(parts)))
+    return frozenset(out)
 
 
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z`'\"(])|\n+")
@@ -588,6 +650,7 @@ TITLES = _TitleIndex()
 TITLE_WEIGHT = 0.012
 FOCUS_NAME_WEIGHT = 0.006
 METHOD_WEIGHT = 0.006
+OBJECT_WEIGHT = 0.006
 FIELD_NAMED_WEIGHT = 0.01
 FIELD_PHRASE_WEIGHT = 0.005
 ENUM_WEIGHT = 0.005
@@ -767,7 +830,7 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
     rows = {r[0]: r[1:] for r in session.execute(select(Endpoint.id, Endpoint.method, Endpoint.path, Endpoint.operation_id)
                                                  .where(Endpoint.id.in_([h.id for h in candidates])))} if candidates else {}
     literals = {flat_name(t) for t in a.identifiers + re.findall(r"`([^`\s]{2,80})`", q) + _ASSIGNED.findall(q)}
-    raw_words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9_\-]+", q)}
+    raw_words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9_\-]+", q)} | {i.lower() for i in a.identifiers}
     focus_said = _QueryMatcher({_stem(w) for w in a.focus_terms}) if a.focus_terms != a.terms else None
     wanted_methods = a.focus_methods or a.methods
     for h in candidates:
@@ -798,6 +861,9 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
         if boost:
             h.score += boost
             h.signals.update(info)
+        if a.objects and any(_stem_match(o, r) for o in a.objects for r in resource_words(path)):
+            h.score += OBJECT_WEIGHT
+            h.signals["objectNamed"] = True
         if wanted_methods and method in wanted_methods:
             h.score += METHOD_WEIGHT
             h.signals["methodMatch"] = True
@@ -809,7 +875,7 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
         if a.collection_intent and path and not item:
             h.score += 0.003
             h.signals["collectionPath"] = True
-        elif a.item_intent and not a.collection_intent and path and item:
+        elif (a.names_an_item or (a.item_intent and not a.collection_intent)) and path and item:
             h.score += ITEM_WEIGHT
             h.signals["itemPath"] = True
         # An action on one item (`POST /payment_intents/{id}/capture`, `/labels/{id}/void`) that the question
