@@ -278,9 +278,44 @@ def test_verb_objects(text, objects):
 
 
 @pytest.mark.parametrize("path, words", [
-    ("/v1/payment_intents/{intent}/capture", {"capture", "payment", "intent", "paymentintent"}),
+    ("/v1/payment_intents/{intent}/capture", {"capture", "intent", "paymentintent"}),
+    ("/v1/subscription_schedules/{schedule}/cancel", {"cancel", "schedule", "subscriptionschedule"}),
     ("/repos/{owner}/{repo}/issues", {"issue"}),
     ("/2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json", {"call"}),
 ])
 def test_resource_words(path, words):
     assert resource_words(path) == words
+
+
+def test_what_the_embedding_model_reads_has_no_link_targets():
+    from woes.knowledge.chunking import embedding_text
+
+    text = ("Any user can create an issue. If [issues are disabled](https://docs.github.com/articles/disabling-issues/), "
+            "the API returns `410 Gone`. See <a href=\"https://x.example/y\">limits</a> or https://docs.example.com/a?b=1 .")
+    assert embedding_text(text) == ("Any user can create an issue. If issues are disabled, the API returns `410 Gone`. "
+                                    "See limits or .")
+
+
+LEGACY_SPEC = {
+    "openapi": "3.0.3", "info": {"title": "Billing", "version": "1"},
+    "paths": {
+        "/v1/subscriptions/{id}": {"delete": {**_op("CancelSub", "", [_path_param("id")]),
+                                              "description": "Cancels a customer's subscription immediately. Pass prorate to credit unused time."}},
+        "/v1/customers/{customer}/subscriptions/{id}": {"delete": {
+            **_op("CancelCustomerSub", "", [_path_param("customer"), _path_param("id")]),
+            "description": "Cancels a customer's subscription immediately. Pass prorate to credit unused time."}},
+    },
+}
+
+
+def test_one_operation_at_two_paths_prefers_the_canonical_one(runtime, ws):
+    with runtime.db.transaction() as s:
+        src, scan = do_create_source(s, ws.id, name="legacy", type_="openapi", actor=SYSTEM,
+                                     files=[("legacy.yaml", yaml.safe_dump(LEGACY_SPEC).encode())])
+    run_scan(runtime.db, ws.id, src.id, scan.id)
+    question = "When I cancel a customer's subscription immediately, how is the customer credited for unused time?"
+    with runtime.db.reading() as s:
+        hits, _ = search(s, ws.id, question, [src.id], limit=5)
+        results = results_view(s, hits, question)
+    assert results[0]["operationKey"] == "DELETE /v1/subscriptions/{id}"
+    assert results[1]["signals"].get("nestedDuplicate") is True

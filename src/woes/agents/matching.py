@@ -137,6 +137,9 @@ _ASKS_RESPONSE = re.compile(r"\b(return|returns|returned|response|responds|conta
                             r"look like|fields?|output|payload|result)\b", re.I)
 
 
+_MONEY = re.compile(r"[$€£¥]\s?\d|\b\d+(?:[.,]\d+)?\s?(?:usd|eur|gbp|cents?|dollars?|euros?|pounds?)\b", re.I)
+
+
 def _identifier_like(name: str) -> bool:
     return bool(re.search(r"[_.]|[a-z][A-Z]", name))
 
@@ -156,6 +159,7 @@ def match_fields(rec: dict[str, Any], q: QuestionTerms, df: dict[str, int] | Non
         return sum(weight(w) for w in ws if w in q.stems) / total if total else 0.0
 
     asks_response = bool(_ASKS_RESPONSE.search(q.text)) or reads(rec)
+    money = bool(_MONEY.search(q.text))
     seen: set[tuple[str, str]] = set()
     out: list[FieldMatch] = []
     for kind, spec in _iter_fields(rec):
@@ -183,6 +187,9 @@ def match_fields(rec: dict[str, Any], q: QuestionTerms, df: dict[str, int] | Non
             m.score += 0.5 * cov_all
         if ("." in name or "[" in name) and not named:
             m.score *= 0.5 + 0.5 * cov_all
+        if money and kind != "response" and "amount" in lleaf and "." not in name and "[" not in name:
+            m.score += 1.0  # "refund $15 of $40": the amount field
+            m.reasons.append("amount")
         for v in spec.get("enum") or []:
             sv = str(v)
             if len(sv) > 1 and (sv.lower() in q.raw_tokens or (len(sv) > 3 and sv.lower() in q.literals)):
@@ -209,4 +216,5 @@ def match_fields(rec: dict[str, Any], q: QuestionTerms, df: dict[str, int] | Non
 
 def strong(matches: list[FieldMatch]) -> list[FieldMatch]:
     """Matches the question really points at (named, all its words used, or an enum value named)."""
-    return [m for m in matches if {"named", "words", "enum"} & set(m.reasons) or ("word" in m.reasons and m.score >= 1.2)]
+    return [m for m in matches if (m.kind != "response" or m.score >= 0.9)  # a response field the question is not about
+            and ({"named", "words", "enum"} & set(m.reasons) or ("word" in m.reasons and m.score >= 1.2))]

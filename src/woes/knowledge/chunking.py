@@ -22,6 +22,20 @@ class ChunkText:
     embed: bool = True  # parameter listings are found lexically (names, enums); they get no vector
 
 
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\((?:[^()\s]|\([^()\s]*\))+\)")
+_BARE_URL = re.compile(r"<?https?://[^\s<>)\]]+>?")
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
+
+
+def embedding_text(text: str) -> str:
+    """What the embedding model reads of a chunk: link targets, bare URLs and HTML tags cost window tokens
+    (a GitHub description spends half of MiniLM's 256 on documentation links) and carry no meaning."""
+    text = _TAG.sub(" ", text)
+    text = _MD_LINK.sub(lambda m: m.group(1), text)
+    text = _BARE_URL.sub("", text)
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
 def _blocks(markdown: str) -> list[tuple[str, str | None, int]]:
     """Split into blocks (paragraph, list, table, fenced code) tagged with the heading path above them."""
     blocks: list[tuple[str, str | None, int]] = []

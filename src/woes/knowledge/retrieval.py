@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import snowballstemmer
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from woes.core.caching import remember
@@ -82,6 +82,7 @@ class QueryAnalysis:
     focus_terms: list[str] = field(default_factory=list)  # the words of the sentence(s) that ask
     focus_methods: set[str] = field(default_factory=set)
     objects: set[str] = field(default_factory=set)  # stems of what the asking verbs act on ("create an issue" → issue)
+    verbs: set[str] = field(default_factory=set)  # the asking sentence's verbs, base form ("buy", "capture")
 
 
 def _split_ident(token: str) -> list[str]:
@@ -145,6 +146,7 @@ def analyse(q: str) -> QueryAnalysis:
     else:
         a.focus_terms, a.focus_methods = list(a.terms), set(a.methods)
     a.objects = verb_objects(focus)
+    a.verbs = {_verb(w.lower()) for w in _WORD.findall(focus) if _verb(w.lower()) in _OBJECT_VERBS or w.lower() in ITEM_VERBS}
     for m in re.finditer(r"([A-Za-z]{3,})\s+[`'\"]?([A-Za-z0-9_]{14,})", q):
         if _OBJECT_ID.match(m.group(2)) and m.group(1).lower() not in _STOP:
             a.objects.add(_stem(m.group(1).lower()))  # "our endpoint we_1NZ…": the id's kind
@@ -153,8 +155,9 @@ def analyse(q: str) -> QueryAnalysis:
 
 _DETERMINERS = set("""a an the my our your their its his her this that these those some any all every each one two
 several only new existing specific single multiple more another same given certain particular""".split())
-_OBJECT_VERBS = set(VERB_METHODS) | ITEM_VERBS | COLLECTION_VERBS | {"iterate", "paginate", "page", "attach", "assign",
-                                                                     "give", "open", "download", "query", "listing"}
+_OBJECT_VERBS = set(VERB_METHODS) | ITEM_VERBS | COLLECTION_VERBS | {
+    "iterate", "paginate", "page", "attach", "assign", "give", "open", "download", "query", "listing", "generate", "obtain",
+    "produce", "build", "start", "run", "export", "import", "verify", "validate", "share", "schedule"}
 
 
 _OBJECT_ID = re.compile(r"^(?:[a-z]{1,8}_[A-Za-z0-9]{12,}|[A-Z]{2}[0-9a-f]{32})$")
@@ -168,8 +171,8 @@ def verb_objects(text_: str) -> set[str]:
     words = _DOTTED_TOKEN.findall(text_)
     out: set[str] = set()
     for i, w in enumerate(words):
-        if _verb(w.lower()) not in _OBJECT_VERBS or (i and words[i - 1].lower() in ("a", "an", "the")):
-            continue  # "a new list" is a noun, not a verb
+        if _verb(w.lower()) not in _OBJECT_VERBS or (i and words[i - 1].lower() in ("a", "an", "the", "that", "which", "who")):
+            continue  # "a new list" is a noun, not a verb; "the link that sends …" is not what is asked
         j = i + 1
         while j < len(words) and words[j].lower() in _DETERMINERS:
             j += 1
@@ -185,7 +188,8 @@ def verb_objects(text_: str) -> set[str]:
 @functools.lru_cache(maxsize=100_000)
 def resource_words(path: str | None) -> frozenset[str]:
     """The words of the resource an operation acts on: the last literal segment, or for an action on an item
-    (`/payment_intents/{intent}/capture`) the collection before the item; also joined (`paymentintent`)."""
+    (`/payment_intents/{intent}/capture`) the collection before the item; its head noun and the whole name
+    (`intent`, `paymentintent`)."""
     segs = [x for x in (path or "").split("#", 1)[0].split("?", 1)[0].strip("/").split("/") if x]
     static = [i for i, x in enumerate(segs) if "{" not in x and not x.startswith(":")]
     picks = static[-1:]
@@ -196,9 +200,8 @@ def resource_words(path: str | None) -> frozenset[str]:
     for i in picks:
         seg = re.sub(r"\.(json|xml)$", "", segs[i])
         parts = [p for p in _split_ident(seg) if p]
-        out |= {_stem(p) for p in parts}
-        if len(parts) > 1:
-            out.add(_stem("".join(parts)))
+        if parts:  # the head noun and the whole name: `subscription_schedules` is a schedule, not a subscription
+            out |= {_stem(parts[-1]), _stem("".join(parts))}
     return frozenset(out)
 
 
@@ -650,6 +653,7 @@ TITLES = _TitleIndex()
 TITLE_WEIGHT = 0.012
 FOCUS_NAME_WEIGHT = 0.006
 METHOD_WEIGHT = 0.006
+NESTED_DUPLICATE_PENALTY = 0.003
 OBJECT_WEIGHT = 0.006
 FIELD_NAMED_WEIGHT = 0.01
 FIELD_PHRASE_WEIGHT = 0.005
@@ -683,6 +687,8 @@ def _stem_match(a: str, b: str) -> bool:
 
 def field_signals(fields: list[FieldEntry], df: dict[Any, int], n: int, query_stems: set[str], literals: set[str],
                   raw_words: set[str], asked: Any = None) -> tuple[float, dict[str, Any]]:
+    """Boost for an operation whose inputs the question names (literally, by all their words, or by an enum
+    value), weighted by how rare each is in the source."""
     asked = asked or _QueryMatcher(query_stems)
     def rarity(key: Any) -> float:
         return float(np.log((n + 1) / (df.get(key, 0) + 0.5)) / np.log(n + 2)) if n else 1.0
@@ -827,14 +833,16 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
     ranked = sorted((h for h in fused.values() if h.kind == "endpoint"), key=lambda h: -h.score)
     candidates = ranked[:40] + [h for h in ranked[40:] if h.signals.get("nameCandidate")][:20]
     by_source = {src.id: src for src in sources}
-    rows = {r[0]: r[1:] for r in session.execute(select(Endpoint.id, Endpoint.method, Endpoint.path, Endpoint.operation_id)
+    rows = {r[0]: r[1:] for r in session.execute(select(Endpoint.id, Endpoint.method, Endpoint.path, Endpoint.operation_id,
+                                                        func.substr(Endpoint.description, 1, 240))
                                                  .where(Endpoint.id.in_([h.id for h in candidates])))} if candidates else {}
     literals = {flat_name(t) for t in a.identifiers + re.findall(r"`([^`\s]{2,80})`", q) + _ASSIGNED.findall(q)}
     raw_words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9_\-]+", q)} | {i.lower() for i in a.identifiers}
     focus_said = _QueryMatcher({_stem(w) for w in a.focus_terms}) if a.focus_terms != a.terms else None
+    verb_words = {w for w in raw_words if _verb(w) in VERB_METHODS}
     wanted_methods = a.focus_methods or a.methods
     for h in candidates:
-        method, path, op_id = rows.get(h.id, (None, None, None))
+        method, path, op_id, _desc = rows.get(h.id, (None, None, None, None))
         src = by_source[h.source_id]
         df, n = NAMES.get(session, src)
         tokens = NAMES.tokens(session, src).get(h.id) or name_tokens(method, path, op_id)
@@ -857,11 +865,14 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
             h.score += TITLE_WEIGHT * tcov
             h.signals["titleCoverage"] = round(tcov, 3)
         fields_by_op, field_df, n_ops = FIELDS.get(session, src)
-        boost, info = field_signals(fields_by_op.get(h.id, []), field_df, n_ops, query_stems, literals, raw_words, said)
+        # the question's own verbs ("create", "cancel") name an enum value (`created`, `canceled`) only of an
+        # operation that does what the verb asks, not of a list filtered by that state
+        words_here = raw_words if not wanted_methods or method in wanted_methods else raw_words - verb_words
+        boost, info = field_signals(fields_by_op.get(h.id, []), field_df, n_ops, query_stems, literals, words_here, said)
         if boost:
             h.score += boost
             h.signals.update(info)
-        if a.objects and any(_stem_match(o, r) for o in a.objects for r in resource_words(path)):
+        if a.objects and any(_stem_match(o, r) and len(r) <= len(o) + 3 for o in a.objects for r in resource_words(path)):
             h.score += OBJECT_WEIGHT
             h.signals["objectNamed"] = True
         if wanted_methods and method in wanted_methods:
@@ -885,6 +896,10 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
             if len(action) >= 4 and said(action):
                 h.score += ACTION_WEIGHT
                 h.signals["actionNamed"] = action
+            if len(action) >= 3 and action == last.lower() and any(_stem_match(action, v) for v in a.verbs):
+                h.score += OBJECT_WEIGHT  # "buy a label" → `POST /shipments/{id}/buy`: the verb is the action
+                h.signals["verbIsAction"] = action
+    _demote_nested_duplicates(candidates, rows)
     for h in fused.values():
         if h.kind == "chunk":
             h.score *= DOCUMENT_FACTOR
@@ -893,6 +908,24 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
                "tookMs": round((time.perf_counter() - t0) * 1000, 2)}
     return hits, {**timings, "analysis": {"terms": a.terms, "paths": a.paths, "identifiers": a.identifiers,
                                           "methods": sorted(a.methods)}}
+
+
+def _demote_nested_duplicates(candidates: list[Hit], rows: dict[uuid.UUID, Any]) -> None:
+    """One operation published at two paths (`/v1/subscriptions/{id}` and the legacy
+    `/v1/customers/{customer}/subscriptions/{id}`, same method and description): the shorter path is the
+    canonical one, the nested copy steps back."""
+    groups: dict[tuple[str, str], list[tuple[str, Hit]]] = defaultdict(list)
+    for h in candidates:
+        method, path, _op, desc = rows.get(h.id, (None, None, None, None))
+        if method and path and desc and len(desc) >= 40:
+            groups[(method, " ".join(desc.split()))].append((_norm_path_cached(path), h))
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        for path, h in members:
+            if any(other != path and path.endswith(other.split("/", 2)[-1]) for other, _ in members):
+                h.score -= NESTED_DUPLICATE_PENALTY
+                h.signals["nestedDuplicate"] = True
 
 
 def _snippet(text_: str, terms: list[str], width: int = 240) -> str:

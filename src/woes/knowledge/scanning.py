@@ -261,7 +261,7 @@ def _apply(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id:
                 c.embedding, c.embedding_model = reusable[c.content_hash]
         timings["chunkMs"] = round((time.perf_counter() - t) * 1000, 1)
         t = time.perf_counter()
-        vectors, model_id = _embed([c.text for c in to_embed])
+        vectors, model_id = _embed([chunking.embedding_text(c.text) for c in to_embed])
         for c, v in zip(to_embed, vectors, strict=True):
             c.embedding, c.embedding_model = v, model_id
         timings["embedMs"] = round((time.perf_counter() - t) * 1000, 1)

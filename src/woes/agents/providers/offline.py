@@ -164,10 +164,11 @@ def endpoint_answer(item: EvidenceItem, question: str, *, lead: bool, preferred:
             chosen += [_unmatched(kind, f) for kind, f in all_inputs if f["name"] not in {m.name for m in chosen}]
         else:
             chosen += [m for m in inputs if m.spec.get("required") and m not in chosen][:3]
+            if len(chosen) < 4:  # little named outright: the inputs the question's words come closest to
+                chosen += [m for m in inputs if m.score >= 0.5 and m not in chosen][: 4 - len(chosen)]
             if len(chosen) < 3:  # nothing named in particular: the first inputs the operation documents
                 chosen += [_unmatched(kind, f) for kind, f in all_inputs
                            if kind != "parameter" or f.get("location") != "header"][: 5 - len(chosen)]
-            chosen = list({m.name: m for m in chosen}.values())
     else:  # a second operation: what it cannot be called without
         shown = {m.name for m in chosen}
         chosen += [_unmatched(kind, f) for kind, f in _inputs(rec)

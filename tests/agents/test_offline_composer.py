@@ -1,0 +1,56 @@
+"""The offline composer's choice of fields: what the question points at, request side first."""
+
+from __future__ import annotations
+
+from woes.agents.matching import match_fields, question_terms, strong
+from woes.agents.providers.base import EvidenceItem
+from woes.agents.providers.offline import endpoint_answer
+
+
+def _field(name: str, description: str = "", **extra) -> dict:
+    return {"name": name, "type": extra.pop("type", "string"), "description": description, **extra}
+
+
+REFUND = {
+    "operation_key": "POST /v1/refunds", "method": "POST", "path": "/v1/refunds", "summary": "Create a refund",
+    "parameters": [],
+    "request_body": {"contentTypes": ["application/x-www-form-urlencoded"], "fields": [
+        _field("amount", "A positive integer in cents representing how much to refund.", type="integer"),
+        _field("charge", "The identifier of the charge to refund."),
+        _field("customer", "Customer whose customer balance to refund from."),
+        _field("instructions_email", "For payment methods without native refund support, the email to reach the customer."),
+        _field("metadata", "Set of key-value pairs.", type="object"),
+        _field("origin", "Origin of the refund.", enum=["customer_balance"]),
+        _field("payment_intent", "The identifier of the PaymentIntent to refund."),
+        _field("reason", "String indicating the reason for the refund.", enum=["duplicate", "fraudulent", "requested_by_customer"]),
+        _field("refund_application_fee", "Boolean indicating whether the application fee should be refunded.", type="boolean"),
+    ]},
+    "responses": [{"code": "200", "fields": [
+        _field("object", "String representing the object's type.", enum=["refund"]),
+        _field("payment_intent", "ID of the PaymentIntent that was refunded."),
+        _field("balance_transaction.type", "Transaction type.", enum=["refund", "charge", "payout"]),
+    ]}],
+}
+QUESTION = "A customer sent back one of two items. How do I refund only $15 of a $40 PaymentIntent through the API?"
+
+
+def test_a_money_amount_in_the_question_points_to_the_amount_field():
+    matches = match_fields(REFUND, question_terms(QUESTION))
+    amount = next(m for m in matches if m.name == "amount")
+    assert "amount" in amount.reasons and amount.score >= 1.0
+    without = next(m for m in match_fields(REFUND, question_terms("How do I refund a PaymentIntent?")) if m.name == "amount")
+    assert without.score < amount.score
+
+
+def test_a_response_enum_equal_to_a_question_word_is_not_what_was_asked():
+    names = [(m.kind, m.name) for m in strong(match_fields(REFUND, question_terms(QUESTION)))]
+    assert ("response", "balance_transaction.type") not in names and ("response", "object") not in names
+
+
+def test_the_request_field_is_listed_not_the_response_field_of_the_same_name():
+    item = EvidenceItem(1, "endpoint", "Create a refund", "", method="POST", path="/v1/refunds",
+                        operation_key="POST /v1/refunds", record=REFUND)
+    text = "\n".join(endpoint_answer(item, QUESTION, lead=True, preferred=["payment_intent", "payment_intent"]))
+    assert "`payment_intent` (string, request body, optional)" in text
+    assert "`amount` (integer, request body" in text
+    assert "response)" not in text.split("Parameters and fields")[1].split("\n\n")[0]
