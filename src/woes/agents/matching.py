@@ -154,9 +154,18 @@ def match_fields(rec: dict[str, Any], q: QuestionTerms, df: dict[str, int] | Non
             return 1.0
         return max(0.15, math.log((n_docs + 1) / (df.get(stem, 0) + 0.5)) / math.log(n_docs + 1))
 
+    prefixes = sorted({x for x in q.stems if len(x) >= 4})
+    said_memo: dict[str, bool] = {}
+
+    def said(w: str) -> bool:  # the word, or a shorter form of it (star → stargazer, org → organization)
+        hit = said_memo.get(w)
+        if hit is None:
+            hit = said_memo[w] = w in q.stems or any(len(w) > len(x) and w.startswith(x) for x in prefixes)
+        return hit
+
     def coverage(ws: list[str]) -> float:
         total = sum(weight(w) for w in ws)
-        return sum(weight(w) for w in ws if w in q.stems) / total if total else 0.0
+        return sum(weight(w) for w in ws if said(w)) / total if total else 0.0
 
     asks_response = bool(_ASKS_RESPONSE.search(q.text)) or reads(rec)
     money = bool(_MONEY.search(q.text))

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import snowballstemmer
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from woes.core.caching import remember
 from woes.knowledge import vectors
@@ -249,6 +249,25 @@ class _VectorCache:
 
 
 VECTORS = _VectorCache()
+
+
+class _ChunkOwners:
+    """Per source: which endpoint or document each chunk belongs to, cached per scan (ranked chunks are
+    grouped by what they cite without a database round trip)."""
+
+    def __init__(self) -> None:
+        self._data: dict[uuid.UUID, tuple[uuid.UUID | None, dict[uuid.UUID, tuple[uuid.UUID | None, uuid.UUID | None]]]] = {}
+
+    def get(self, session: Session, source: Source) -> dict[uuid.UUID, tuple[uuid.UUID | None, uuid.UUID | None]]:
+        cached = self._data.get(source.id)
+        if cached is None or cached[0] != source.last_scan_id:
+            owners = {r[0]: (r[1], r[2]) for r in session.execute(
+                select(Chunk.id, Chunk.endpoint_id, Chunk.document_id).where(Chunk.source_id == source.id))}
+            cached = remember(self._data, source.id, (source.last_scan_id, owners))
+        return cached[1]
+
+
+CHUNK_OWNERS = _ChunkOwners()
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*|\d+")
 
@@ -758,8 +777,10 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
     dense = _dense(session, sources, q, DENSE_CANDIDATES)
     t_dense = time.perf_counter()
     chunk_ids = {cid for cid, _ in lexical} | {cid for cid, _ in dense}
-    owners = {r[0]: (r[1], r[2], r[3]) for r in session.execute(
-        select(Chunk.id, Chunk.endpoint_id, Chunk.document_id, Chunk.source_id).where(Chunk.id.in_(chunk_ids)))} if chunk_ids else {}
+    owners: dict[uuid.UUID, tuple[uuid.UUID | None, uuid.UUID | None, uuid.UUID]] = {}
+    for src in sources:
+        by_chunk = CHUNK_OWNERS.get(session, src)
+        owners.update({cid: (*by_chunk[cid], src.id) for cid in chunk_ids if cid in by_chunk})
 
     fused: dict[tuple[str, uuid.UUID], Hit] = {}
 
@@ -942,7 +963,9 @@ def results_view(session: Session, hits: list[Hit], q: str) -> list[dict[str, An
 
     terms = analyse(q).terms
     ep_ids = [h.id for h in hits if h.kind == "endpoint"]
-    eps = {e.id: e for e in session.scalars(select(Endpoint).where(Endpoint.id.in_(ep_ids)))} if ep_ids else {}
+    eps = {e.id: e for e in session.scalars(select(Endpoint).options(load_only(
+        Endpoint.id, Endpoint.source_id, Endpoint.operation_key, Endpoint.method, Endpoint.path, Endpoint.summary,
+        Endpoint.description)).where(Endpoint.id.in_(ep_ids)))} if ep_ids else {}
     chunk_ids = [h.chunk_id for h in hits if h.chunk_id]
     chunks = {c.id: c for c in session.scalars(select(Chunk).where(Chunk.id.in_(chunk_ids)))} if chunk_ids else {}
     doc_ids = [c.document_id for c in chunks.values() if c.document_id]
