@@ -34,7 +34,7 @@ from woes.config import Settings
 from woes.events.models import DomainEvent
 from woes.events.service import SYSTEM
 from woes.knowledge.models import Chunk, Document, Endpoint, Source
-from woes.knowledge.retrieval import search
+from woes.knowledge.retrieval import search, warm
 from woes.knowledge.scanning import run_scan
 from woes.knowledge.service import do_create_source
 from woes.migrate import upgrade
@@ -196,7 +196,9 @@ def main() -> None:
     print(f"{len(agents)} workspaces ready in {time.perf_counter() - t:.0f} s")
     with rt.db.reading() as s:  # warm the per-source caches, as a running server would have them
         for ws_id, agent_id in agents.values():
-            search(s, ws_id, "warm up", [uuid.UUID(x) for x in s.get(Agent, agent_id).source_ids], limit=1)
+            ids = [uuid.UUID(x) for x in s.get(Agent, agent_id).source_ids]
+            warm(s, [s.get(Source, x) for x in ids])
+            search(s, ws_id, "warm up", ids, limit=1)
     res = _evaluate(rt, questions, agents, args.show)
     print(f"questions {res['n']}: first-citation Hit@1 {res['firstCitationHit1']:.2f} · must_mention coverage "
           f"{res['mustMentionCoverage']:.2f} · answerable answered {res['answerableAnswered']:.2f} (refused "
@@ -215,6 +217,7 @@ def main() -> None:
             chunks = s.scalar(select(func.count()).select_from(Chunk).where(Chunk.workspace_id == ws_id))
         agent_id = _agent(rt, ws_id, src_ids)
         with rt.db.reading() as s:
+            warm(s, [s.get(Source, x) for x in src_ids])
             search(s, ws_id, "warm up", src_ids, limit=1)
         padded = _evaluate(rt, questions, dict.fromkeys(agents, (ws_id, agent_id)), False)
         print(f"one workspace, {total} endpoints / {chunks} chunks behind one agent: latency p50 {padded['p50Ms']:.0f} ms, "

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from woes.config import Settings
 from woes.events.service import SYSTEM
-from woes.knowledge.retrieval import results_view, search
+from woes.knowledge.retrieval import results_view, search, warm
 from woes.knowledge.scanning import run_scan
 from woes.knowledge.service import do_create_source
 from woes.migrate import upgrade
@@ -64,6 +64,7 @@ def main() -> None:
     t = time.perf_counter()
     with rt.db.reading() as s:  # build the per-source caches (vectors, endpoint BM25) once, as a server would
         for sid in sources.values():
+            warm(s, [s.get(Source, sid)])
             search(s, ws.id, "warm up", [sid], limit=1)
     print(f"warmed per-source caches in {time.perf_counter() - t:.1f} s")
     ranks: list[int | None] = []

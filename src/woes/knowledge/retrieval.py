@@ -762,6 +762,21 @@ def _concrete_path_matches(template: str, concrete: str) -> bool:
     return True
 
 
+def warm(session: Session, sources: list[Source]) -> None:
+    """Build every per-source cache now (a source's first question would otherwise pay for them)."""
+    for src in sources:
+        VECTORS.get(session, src)
+        CHUNK_BM25._get(session, src)
+        ENDPOINT_BM25._get(session, src)
+        CHUNK_OWNERS.get(session, src)
+        NAMES.tokens(session, src)
+        NAMES.by_operation_id(session, src)
+        FIELDS.get(session, src)
+        TITLES.get(session, src)
+    if sources:
+        ENDPOINT_BM25.document_frequency(session, sources)
+
+
 def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[uuid.UUID] | None = None,
            limit: int = 10) -> tuple[list[Hit], dict[str, Any]]:
     t0 = time.perf_counter()
