@@ -490,6 +490,7 @@ class _NameIndex:
         self._tokens: dict[uuid.UUID, dict[uuid.UUID, list[str]]] = {}
         self._inverted: dict[uuid.UUID, tuple[list[str], dict[str, list[uuid.UUID]]]] = {}
         self._by_op_id: dict[uuid.UUID, tuple[uuid.UUID | None, dict[str, list[tuple[Any, ...]]]]] = {}
+        self._by_last: dict[uuid.UUID, tuple[uuid.UUID | None, dict[str, list[tuple[Any, ...]]]]] = {}
 
     def _load(self, session: Session, source: Source) -> tuple[uuid.UUID | None, dict[str, int], int, list[tuple[Any, ...]]]:
         cached = self._data.get(source.id)
@@ -555,6 +556,23 @@ class _NameIndex:
     def operations(self, session: Session, source: Source) -> list[tuple[Any, ...]]:
         """(endpoint id, method, path, operation id) of every operation of the source, cached per scan."""
         return self._load(session, source)[3]
+
+    def by_last_literal(self, session: Session, source: Source) -> dict[str, list[tuple[Any, ...]]]:
+        """Operations by the last literal segment of their path (`/Accounts/{Sid}/Calls/{CallSid}.json` →
+        `calls`; '' when none), cached per scan: a path in a question is compared only with templates whose
+        last literal segment it contains."""
+        cached = self._by_last.get(source.id)
+        if cached is None or cached[0] != source.last_scan_id:
+            index: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+            for row in self.operations(session, source):
+                index[_last_literal(row[2])].append(row)
+            cached = remember(self._by_last, source.id, (source.last_scan_id, dict(index)))
+        return cached[1]
+
+
+def _last_literal(path: str | None) -> str:
+    literal = [x for x in _template_segments(path or "") if "{" not in x and not x.startswith(":")]
+    return literal[-1].split(".", 1)[0].lower() if literal else ""
 
 
 NAMES = _NameIndex()
@@ -771,6 +789,7 @@ def warm(session: Session, sources: list[Source]) -> None:
         CHUNK_OWNERS.get(session, src)
         NAMES.tokens(session, src)
         NAMES.by_operation_id(session, src)
+        NAMES.by_last_literal(session, src)
         FIELDS.get(session, src)
         TITLES.get(session, src)
     if sources:
@@ -838,12 +857,17 @@ def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[u
     wanted_paths = [(m, _norm_path(p)) for m, p in a.paths]
     idents = {i.lower() for i in a.identifiers} | {w for w in a.terms if len(w) > 3}
     if wanted_paths or a.identifiers:
-        if wanted_paths:  # compare every operation's path (questions rarely carry one)
-            operations = [(e_id, src.id, method, path, op_id) for src in sources
-                          for e_id, method, path, op_id in NAMES.operations(session, src)]
-        else:  # only operation ids can match: look them up
-            operations = [(e_id, src.id, method, path, op_id) for src in sources for ident in idents
-                          for e_id, method, path, op_id in NAMES.by_operation_id(session, src).get(ident, ())]
+        # operation ids are looked up; paths are compared with the templates whose last literal segment
+        # the question's path contains
+        operations = [(e_id, src.id, method, path, op_id) for src in sources for ident in idents
+                      for e_id, method, path, op_id in NAMES.by_operation_id(session, src).get(ident, ())]
+        if wanted_paths:
+            segments = {x.lower() for _m, raw in a.paths for x in re.split(r"[/.?]", raw) if x} | {""}
+            for src in sources:
+                by_last = NAMES.by_last_literal(session, src)
+                operations += [(e_id, src.id, method, path, op_id) for seg in segments
+                               for e_id, method, path, op_id in by_last.get(seg, ())]
+            operations = list({row[0]: row for row in operations}.values())
         for e_id, s_id, method, path, op_id in operations:
             boost = 0.0
             if path and wanted_paths:
