@@ -154,10 +154,16 @@ def test_rate_limit_headers_and_429(settings, runtime, ws, make_workspace):
         r = c.get("/api/v1/workspace", headers=ws.headers)
         assert r.headers["ratelimit-policy"] == "default;q=5;w=60"
         assert r.headers["ratelimit"].startswith("default;r=4;t=")
-        for _ in range(4):
-            c.get("/api/v1/workspace", headers=ws.headers)
-        r = c.get("/api/v1/workspace", headers=ws.headers)
-        assert r.status_code == 429 and r.json()["code"] == "rate_limited"
+        # the sliding-window counter weighs the previous clock minute's requests by how much of it is left,
+        # so a burst that straddles a minute boundary may get one or two more through: allow for that
+        codes = []
+        for _ in range(7):
+            r = c.get("/api/v1/workspace", headers=ws.headers)
+            codes.append(r.status_code)
+            if r.status_code == 429:
+                break
+        assert codes[:4] == [200] * 4 and codes[-1] == 429, codes
+        assert r.json()["code"] == "rate_limited"
         assert int(r.headers["retry-after"]) >= 1 and "ratelimit" in r.headers
         other = make_workspace("Other")  # a different key has its own budget
         assert c.get("/api/v1/workspace", headers=other.headers).status_code == 200
