@@ -319,3 +319,9 @@ def test_one_operation_at_two_paths_prefers_the_canonical_one(runtime, ws):
         results = results_view(s, hits, question)
     assert results[0]["operationKey"] == "DELETE /v1/subscriptions/{id}"
     assert results[1]["signals"].get("nestedDuplicate") is True
+
+
+def test_what_the_embedding_model_reads_is_capped():
+    from woes.knowledge.chunking import EMBED_MAX_WORDS, embedding_text
+
+    assert len(embedding_text("word " * 1000).split()) == EMBED_MAX_WORDS

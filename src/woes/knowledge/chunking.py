@@ -22,6 +22,7 @@ class ChunkText:
     embed: bool = True  # parameter listings are found lexically (names, enums); they get no vector
 
 
+EMBED_MAX_WORDS = 100  # ~130 WordPiece tokens: the title, the description's start and the first parameter names
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\((?:[^()\s]|\([^()\s]*\))+\)")
 _BARE_URL = re.compile(r"<?https?://[^\s<>)\]]+>?")
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
@@ -33,7 +34,10 @@ def embedding_text(text: str) -> str:
     text = _TAG.sub(" ", text)
     text = _MD_LINK.sub(lambda m: m.group(1), text)
     text = _BARE_URL.sub("", text)
-    return re.sub(r"[ \t]+", " ", text).strip()
+    text = re.sub(r"[ \t]+", " ", text).strip()
+    if EMBED_MAX_WORDS and len(words := text.split(" ")) > EMBED_MAX_WORDS:
+        text = " ".join(words[:EMBED_MAX_WORDS])
+    return text
 
 
 def _blocks(markdown: str) -> list[tuple[str, str | None, int]]:
