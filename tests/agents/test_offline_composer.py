@@ -54,3 +54,24 @@ def test_the_request_field_is_listed_not_the_response_field_of_the_same_name():
     assert "`payment_intent` (string, request body, optional)" in text
     assert "`amount` (integer, request body" in text
     assert "response)" not in text.split("Parameters and fields")[1].split("\n\n")[0]
+
+
+RATE_LIMIT = {
+    "operation_key": "GET /rate_limit", "method": "GET", "path": "/rate_limit", "summary": "Get rate limit status",
+    "parameters": [], "request_body": None,
+    "responses": [{"code": "200", "fields": [
+        _field("resources", type="object"), _field("resources.core", "Core API budget.", type="object"),
+        _field("resources.search", "Search API budget.", type="object"),
+        _field("resources.search.remaining", "Requests left in the window.", type="integer"),
+        _field("rate", type="object"),
+    ]}],
+}
+
+
+def test_a_read_answer_names_the_nested_response_fields_the_question_points_at():
+    item = EvidenceItem(1, "endpoint", "Get rate limit status", "", method="GET", path="/rate_limit",
+                        operation_key="GET /rate_limit", record=RATE_LIMIT)
+    text = "\n".join(endpoint_answer(item, "How many search requests do I have left?", lead=True))
+    assert "In the response: " in text and "`resources.search`" in text
+    plain = "\n".join(endpoint_answer(item, "What does the rate limit endpoint return?", lead=True))
+    assert "In the response: " not in plain

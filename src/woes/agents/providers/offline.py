@@ -184,6 +184,15 @@ def endpoint_answer(item: EvidenceItem, question: str, *, lead: bool, preferred:
         out += [_field_line(m, n, stems) for m in chosen]
     if lead and (asks_about_response(question) or reads(rec)):
         shown = {m.name for m in chosen}
+        # nested response fields the question's words point at (`resources.search` for "search requests")
+        nested = [m for m in matches if m.kind == "response" and not _top_level(m.name) and m.name not in shown
+                  and {"word", "words", "named"} & set(m.reasons) and m.score >= 0.5][:3]
+        if nested:
+            out += ["", "In the response: " + "; ".join(
+                f"`{m.name}`" + (f" ({m.spec['type']})" if m.spec.get("type") else "")
+                + (f": {d}" if (d := " ".join(_best_sentences(m.spec.get("description"), stems, 1, cap=160))) else "")
+                for m in nested) + f" [{n}]"]
+            shown |= {m.name for m in nested}
         fields = [f for f in response_fields(rec) if f["name"] not in shown][:10]
         if fields:
             out += ["", "A successful response contains: " + ", ".join(
