@@ -59,13 +59,18 @@ SPEC = {
 }
 
 
-@pytest.fixture
-def source(runtime, ws):
+def scanned(runtime, ws, name: str, spec: dict) -> uuid.UUID:
+    """A source made from `spec` through the upload path, scanned."""
     with runtime.db.transaction() as s:
-        src, scan = do_create_source(s, ws.id, name="shop", type_="openapi", actor=SYSTEM,
-                                     files=[("shop.yaml", yaml.safe_dump(SPEC).encode())])
+        src, scan = do_create_source(s, ws.id, name=name, type_="openapi", actor=SYSTEM,
+                                     files=[(f"{name}.yaml", yaml.safe_dump(spec).encode())])
     run_scan(runtime.db, ws.id, src.id, scan.id)
     return src.id
+
+
+@pytest.fixture
+def source(runtime, ws):
+    return scanned(runtime, ws, "shop", SPEC)
 
 
 def top(runtime, ws, source_id: uuid.UUID, question: str) -> list[str]:
@@ -169,11 +174,7 @@ TITLES_SPEC = {
 
 @pytest.fixture
 def titled(runtime, ws):
-    with runtime.db.transaction() as s:
-        src, scan = do_create_source(s, ws.id, name="titled", type_="openapi", actor=SYSTEM,
-                                     files=[("titled.yaml", yaml.safe_dump(TITLES_SPEC).encode())])
-    run_scan(runtime.db, ws.id, src.id, scan.id)
-    return src.id
+    return scanned(runtime, ws, "titled", TITLES_SPEC)
 
 
 def test_the_operations_title_in_the_questions_words(runtime, ws, titled):
@@ -244,11 +245,7 @@ OBJECTS_SPEC = {
 
 @pytest.fixture
 def tracker(runtime, ws):
-    with runtime.db.transaction() as s:
-        src, scan = do_create_source(s, ws.id, name="tracker", type_="openapi", actor=SYSTEM,
-                                     files=[("tracker.yaml", yaml.safe_dump(OBJECTS_SPEC).encode())])
-    run_scan(runtime.db, ws.id, src.id, scan.id)
-    return src.id
+    return scanned(runtime, ws, "tracker", OBJECTS_SPEC)
 
 
 def test_what_the_verb_acts_on_picks_the_resource(runtime, ws, tracker):
@@ -309,13 +306,10 @@ LEGACY_SPEC = {
 
 
 def test_one_operation_at_two_paths_prefers_the_canonical_one(runtime, ws):
-    with runtime.db.transaction() as s:
-        src, scan = do_create_source(s, ws.id, name="legacy", type_="openapi", actor=SYSTEM,
-                                     files=[("legacy.yaml", yaml.safe_dump(LEGACY_SPEC).encode())])
-    run_scan(runtime.db, ws.id, src.id, scan.id)
+    source_id = scanned(runtime, ws, "legacy", LEGACY_SPEC)
     question = "When I cancel a customer's subscription immediately, how is the customer credited for unused time?"
     with runtime.db.reading() as s:
-        hits, _ = search(s, ws.id, question, [src.id], limit=5)
+        hits, _ = search(s, ws.id, question, [source_id], limit=5)
         results = results_view(s, hits, question)
     assert results[0]["operationKey"] == "DELETE /v1/subscriptions/{id}"
     assert results[1]["signals"].get("nestedDuplicate") is True

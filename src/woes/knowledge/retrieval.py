@@ -107,22 +107,12 @@ def analyse(q: str) -> QueryAnalysis:
             continue
         if any(sep in tok for sep in (".", "::")) or re.search(r"[a-z][A-Z]", tok) or "_" in tok:
             a.identifiers.append(tok)
-    words: list[str] = []
+    words, a.methods = _content_words(q)
     for w in _WORD.findall(q):
         lw = w.lower()
-        if _OBJECT_ID.match(w):
-            continue
         verb = _verb(lw)
-        if verb in VERB_METHODS:
-            a.methods.add(VERB_METHODS[verb])
-        if verb in COLLECTION_VERBS:
-            a.collection_intent = True
-        if verb in ITEM_VERBS or lw in ITEM_WORDS:
-            a.item_intent = True
-        if verb in ALSO_METHODS:
-            a.methods.add(ALSO_METHODS[verb])
-        if lw not in _STOP and len(lw) > 1:
-            words.append(lw)
+        a.collection_intent = a.collection_intent or verb in COLLECTION_VERBS
+        a.item_intent = a.item_intent or verb in ITEM_VERBS or lw in ITEM_WORDS
     for ident in a.identifiers:
         words += [w for w in _split_ident(ident) if w not in _STOP and len(w) > 1]
         if ident.split(".")[-1].split("::")[-1].lower() in VERB_METHODS:
@@ -131,15 +121,7 @@ def analyse(q: str) -> QueryAnalysis:
     a.terms = [w for w in words if not (w in seen or seen.add(w))][:40]
     focus = focus_sentences(q)
     if focus != q:
-        for w in _WORD.findall(focus):
-            lw = w.lower()
-            verb = _verb(lw)
-            if verb in VERB_METHODS:
-                a.focus_methods.add(VERB_METHODS[verb])
-            if verb in ALSO_METHODS:
-                a.focus_methods.add(ALSO_METHODS[verb])
-            if lw not in _STOP and len(lw) > 1:
-                a.focus_terms.append(lw)
+        a.focus_terms, a.focus_methods = _content_words(focus)
         for ident in _IDENT.findall(focus):
             if ident in a.identifiers:
                 a.focus_terms += [w for w in _split_ident(ident) if w not in _STOP and len(w) > 1]
@@ -151,6 +133,21 @@ def analyse(q: str) -> QueryAnalysis:
         if _OBJECT_ID.match(m.group(2)) and m.group(1).lower() not in _STOP:
             a.objects.add(_stem(m.group(1).lower()))  # "our endpoint we_1NZ…": the id's kind
     return a
+
+
+def _content_words(text_: str) -> tuple[list[str], set[str]]:
+    """The words that carry meaning (no stop words, no opaque ids) and the methods their verbs ask for."""
+    words: list[str] = []
+    methods: set[str] = set()
+    for w in _WORD.findall(text_):
+        if _OBJECT_ID.match(w):
+            continue
+        lw = w.lower()
+        verb = _verb(lw)
+        methods |= {table[verb] for table in (VERB_METHODS, ALSO_METHODS) if verb in table}
+        if lw not in _STOP and len(lw) > 1:
+            words.append(lw)
+    return words, methods
 
 
 _DETERMINERS = set("""a an the my our your their its his her this that these those some any all every each one two
