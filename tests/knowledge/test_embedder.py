@@ -165,6 +165,31 @@ def test_rejects_non_strings(emb: Embedder) -> None:
         emb.embed_one(b"bytes")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         emb.embed(["x"], batch_size=0)
+    with pytest.raises(ValueError):
+        emb.embed(["x"], threads=0)
+    with pytest.raises(ValueError):
+        emb.embed(["x"], max_tokens=1)  # no room for [CLS] and [SEP]
+
+
+def test_max_tokens_is_the_tokenizers_own_truncation(emb: Embedder) -> None:
+    texts = [words(150, 1), "How do I rotate an API key?", words(60, 2), words(300, 3)]
+    assert [n_tokens(emb, t) > 40 for t in texts] == [True, False, True, True]
+    short = Embedder(intra_op_threads=1)
+    short._tokenizer.enable_truncation(max_length=40)  # the reference: the tokenizer truncates to 40
+    np.testing.assert_array_equal(emb.embed(texts, max_tokens=40), short.embed(texts))
+    # a short text is unchanged, a long one is not; a limit above 256 is the model's own 256
+    capped, full = emb.embed(texts, max_tokens=40), emb.embed(texts)
+    np.testing.assert_array_equal(capped[1], full[1])
+    assert float(capped[0] @ full[0]) < 0.999
+    np.testing.assert_array_equal(emb.embed(texts, max_tokens=4096), full)
+
+
+def test_threads_give_the_same_vectors_in_input_order(emb: Embedder) -> None:
+    texts = [words(n, seed=i) for i, n in enumerate([120, 3, 60, 0, 230, 10, 1, 90, 25, 5, 44])]
+    one = emb.embed(texts)
+    np.testing.assert_array_equal(emb.embed(texts, threads=3), one)
+    np.testing.assert_array_equal(emb.embed(texts, threads=2, max_tokens=64), emb.embed(texts, max_tokens=64))
+    assert emb.embed([], threads=2).shape == (0, DIM)
 
 
 def test_no_network_during_load_and_embed(monkeypatch: pytest.MonkeyPatch) -> None:

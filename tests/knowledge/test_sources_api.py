@@ -105,6 +105,39 @@ def test_create_from_text_scans_to_endpoints_with_evidence(client, ws, runtime):
     assert types == ["source.created", "source.scan_completed"]
 
 
+def test_a_crashed_embedding_model_fails_the_scan_and_writes_nothing(client, ws, runtime, monkeypatch):
+    import woes.knowledge.scanning as scanning
+
+    def crash(texts):
+        raise RuntimeError("onnxruntime: out of memory")
+
+    monkeypatch.setattr(scanning, "_embed", crash)
+    src = create(client, ws, type="openapi", content=SPEC_V1)
+    run_pending_scans(runtime)
+    scan = scan_of(client, ws, src)
+    assert scan["status"] == "failed" and "internal error (RuntimeError)" in scan["errors"][0]["reason"]
+    assert "out of memory" not in str(scan)  # the exception text stays in the server log
+    got = client.get(f"/api/v1/sources/{src['id']}", headers=ws.headers).json()
+    assert got["status"] == "failed"
+    assert client.get(f"/api/v1/sources/{src['id']}/endpoints", headers=ws.headers).json()["endpoints"] == []
+    assert client.get(f"/api/v1/sources/{src['id']}/chunks", headers=ws.headers).json()["chunks"] == []
+    assert [e.type for e in events_of(runtime, ws.id, ["source.scan_failed"])] == ["source.scan_failed"]
+    # the model back: a new scan completes; a later crash on a changed file keeps that evidence
+    monkeypatch.undo()
+    r = client.post(f"/api/v1/sources/{src['id']}/scans", headers=ws.headers)
+    run_pending_scans(runtime)
+    assert client.get(f"/api/v1/sources/{src['id']}/scans/{r.json()['id']}", headers=ws.headers).json()["status"] == "completed"
+    monkeypatch.setattr(scanning, "_embed", crash)
+    changed = SPEC_V1.replace("summary: Delete a widget", "summary: Delete a widget forever")
+    r = client.put(f"/api/v1/sources/{src['id']}/files", files={"file": ("openapi.yaml", changed.encode())}, headers=ws.headers)
+    run_pending_scans(runtime)
+    assert scan_of(client, ws, r.json())["status"] == "failed"
+    got = client.get(f"/api/v1/sources/{src['id']}", headers=ws.headers).json()
+    assert got["status"] == "ready" and got["counts"]["endpoints"] == 3
+    eps = client.get(f"/api/v1/sources/{src['id']}/endpoints", headers=ws.headers).json()["endpoints"]
+    assert {e["summary"] for e in eps} >= {"Delete a widget"}
+
+
 def test_rescan_unchanged_reembeds_nothing_and_change_is_incremental(client, ws, runtime, monkeypatch):
     src = create(client, ws, type="openapi", content=SPEC_V1)
     run_pending_scans(runtime)

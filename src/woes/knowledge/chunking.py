@@ -23,6 +23,9 @@ class ChunkText:
 
 
 EMBED_MAX_WORDS = 100  # ~130 WordPiece tokens: the title, the description's start and the first parameter names
+# The model reads at most this many tokens of a chunk: all-MiniLM-L6-v2 was fine-tuned on 128-token
+# inputs, and a scan's embedding time grows with the tokens (the lexical index still has the whole text).
+EMBED_MAX_TOKENS = 128
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\((?:[^()\s]|\([^()\s]*\))+\)")
 _BARE_URL = re.compile(r"<?https?://[^\s<>)\]]+>?")
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")

@@ -14,30 +14,83 @@ MAX_DESC = 4000
 MAX_FIELDS_MD = 120
 
 
-def _as_dict(obj: Any) -> Any:
-    """`dataclasses.asdict` without its deep copies (the parsed data is JSON-like and not kept): same
-    result, a third of the scan time of a large spec saved."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _as_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_as_dict(x) for x in obj)
+_DATACLASS_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass type (None for any other type), looked up once per type."""
+    try:
+        return _DATACLASS_FIELDS[cls]
+    except KeyError:
+        names = tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
+        _DATACLASS_FIELDS[cls] = names
+        return names
+
+
+def _plain(obj: Any) -> Any:
+    """The JSON-like copy of parsed data nested inside a record: dataclasses become dicts of all their
+    fields, strings lose NUL characters, dict keys become strings. One pass with no deep copies (a large
+    spec's records hold over a million values)."""
+    cls = type(obj)
+    if cls is str:
+        return obj.replace("\x00", "") if "\x00" in obj else obj
+    if cls is list:
+        return [_plain(x) for x in obj]
+    if cls is dict:
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if obj is None or cls is bool or cls is int or cls is float:
+        return obj
+    names = _field_names(cls)
+    if names is not None:
+        return {n: _plain(getattr(obj, n)) for n in names}
+    if isinstance(obj, tuple):  # kept as a tuple, only its dataclasses made plain
+        return _as_plain_tuple_item(obj)
+    if isinstance(obj, str):
+        return obj.replace("\x00", "")
+    if isinstance(obj, list):
+        return [_plain(x) for x in obj]
     if isinstance(obj, dict):
-        return {k: _as_dict(v) for k, v in obj.items()}
+        return {str(k): _plain(v) for k, v in obj.items()}
+    return obj
+
+
+def _as_plain_tuple_item(obj: Any) -> Any:
+    """Inside a tuple only dataclasses (and their insides) are converted; other values stay as they are."""
+    names = _field_names(type(obj))
+    if names is not None:
+        return {n: _plain(getattr(obj, n)) for n in names}
+    if isinstance(obj, tuple):
+        return type(obj)(_as_plain_tuple_item(x) for x in obj)
+    if isinstance(obj, list):
+        return [_as_plain_tuple_item(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _as_plain_tuple_item(v) for k, v in obj.items()}
+    return obj
+
+
+def _clean(obj: Any) -> Any:
+    """A parsed record part in stored form: a dataclass's empty fields (None, [], {}) are left out and its
+    own keys become camelCase; what is nested below it is made plain (`_plain`)."""
+    names = _field_names(type(obj))
+    if names is not None:
+        out = {}
+        for n in names:
+            v = _plain(getattr(obj, n))
+            if v is not None and v != [] and v != {}:
+                out[_camel(n)] = v
+        return out
+    if isinstance(obj, list):
+        return [_clean(x) for x in obj]
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, str):
+        return obj.replace("\x00", "")
     return obj
 
 
 def record(ep: ParsedEndpoint) -> dict[str, Any]:
     """The stored, JSON-ready form of a parsed endpoint (camelCase inside nested records)."""
-    def clean(obj: Any) -> Any:
-        if dataclasses.is_dataclass(obj):
-            return {_camel(k): clean(v) for k, v in _as_dict(obj).items() if v not in (None, [], {})}
-        if isinstance(obj, list):
-            return [clean(x) for x in obj]
-        if isinstance(obj, dict):
-            return {str(k): clean(v) for k, v in obj.items()}
-        if isinstance(obj, str):
-            return obj.replace("\x00", "")
-        return obj
+    clean = _clean
 
     return {
         "operation_key": ep.operation_key[:600], "method": ep.method, "path": (ep.path or "")[:600] or None,

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, select
+from sqlalchemy.exc import OperationalError
 
 from woes.db import Database, utcnow
 from woes.events.service import Actor, record_event
@@ -26,6 +29,8 @@ from woes.knowledge.models import SourceFile as SourceFileRow
 
 log = logging.getLogger("woes.knowledge.scan")
 SCAN_ACTOR = Actor("system", "scanner")
+# A scan embeds its chunks on this many threads at once, one per core (see embedder.embed).
+EMBED_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass
@@ -67,11 +72,17 @@ def parse_files(files: list[SourceFile], declared_type: str, ctx: ImportContext)
 def _embed(texts: list[str]) -> tuple[list[bytes], str]:
     from woes.knowledge.embedder import get_embedder
 
-    emb = get_embedder(intra_op_threads=2)
+    emb = get_embedder()
     if not texts:
         return [], emb.model_id
-    vectors = emb.embed(texts)
+    vectors = emb.embed(texts, max_tokens=chunking.EMBED_MAX_TOKENS, threads=EMBED_THREADS)
     return [np.asarray(v, dtype=np.float32).tobytes() for v in vectors], emb.model_id
+
+
+def _timed_embed(texts: list[str]) -> tuple[list[bytes], str, float]:
+    t = time.perf_counter()
+    vectors, model_id = _embed(texts)
+    return vectors, model_id, time.perf_counter() - t
 
 
 def run_scan(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id: uuid.UUID,
@@ -114,6 +125,13 @@ def run_scan(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_i
         return _apply(db, workspace_id, source_id, scan_id, result, digest, timings, t0, skipped)
     except ScanFailed as exc:
         return _fail(db, workspace_id, source_id, scan_id, exc.reason, exc.where, timings, t0)
+    except OperationalError:
+        raise  # the database itself: the job is retried
+    except Exception as exc:  # a bug or a crashed dependency (the embedding model): never leave the scan running
+        log.exception("scan %s of source %s stopped on an internal error", scan_id, source_id)
+        reason = (f"The scan stopped on an internal error ({type(exc).__name__}). The source keeps the evidence "
+                  "of its last completed scan; start a new scan to retry.")
+        return _fail(db, workspace_id, source_id, scan_id, reason, "scan", timings, t0)
 
 
 def _default_context() -> ImportContext:
@@ -190,81 +208,77 @@ def _apply(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id:
         existing = {e.record_key: e for e in s.scalars(select(Endpoint).where(Endpoint.source_id == source_id))}
         existing_docs = {d.path: d for d in s.scalars(select(Document).where(Document.source_id == source_id))}
         first_scan = source.last_scan_id is None
-        added, changed, removed = [], [], []
-        touched_endpoints: dict[str, Endpoint] = {}
-        now = utcnow()
-        for key, rec in records.items():
-            h = evidence.content_hash(rec)
-            row = existing.get(key)
-            if row is not None and row.content_hash == h:
-                continue
-            fields = {k: v for k, v in rec.items()}
-            if row is None:
-                row = Endpoint(workspace_id=workspace_id, source_id=source_id, created_at=now, **fields)
-                s.add(row)
-                added.append(key)
-            else:
-                for k, v in fields.items():
-                    setattr(row, k, v)
-                changed.append(key)
-            row.markdown, row.content_hash, row.updated_at = evidence.markdown(rec), h, now
-            touched_endpoints[key] = row
-        for key, row in existing.items():
-            if key not in records:
-                removed.append(key)
-                s.delete(row)
-        touched_docs: dict[str, Document] = {}
-        for path, d in docs.items():
-            h = hashlib.sha256((d.title + "\0" + d.markdown).encode()).hexdigest()
-            row = existing_docs.get(path)
-            if row is not None and row.content_hash == h:
-                continue
-            if row is None:
-                row = Document(workspace_id=workspace_id, source_id=source_id, path=path, created_at=now, title="", markdown="", content_hash="")
-                s.add(row)
-            row.title, row.markdown, row.content_hash, row.updated_at = d.title[:500], d.markdown, h, now
-            touched_docs[path] = row
-        for path, row in existing_docs.items():
-            if path not in docs:
-                s.delete(row)
-        s.flush()
-        timings["upsertMs"] = round((time.perf_counter() - t) * 1000, 1)
+        # What changed, by content hash: only these endpoints and documents get new rows and chunks.
+        record_hashes = {key: evidence.content_hash(rec) for key, rec in records.items()}
+        touched_keys = [k for k, h in record_hashes.items() if k not in existing or existing[k].content_hash != h]
+        doc_hashes = {p: hashlib.sha256((d.title + "\0" + d.markdown).encode()).hexdigest() for p, d in docs.items()}
+        touched_paths = [p for p, h in doc_hashes.items() if p not in existing_docs or existing_docs[p].content_hash != h]
 
-        # Chunks: rebuilt only for touched endpoints/documents; embeddings reused by (source, chunk hash).
-        t = time.perf_counter()
-        owners = [e.id for e in touched_endpoints.values()] + [d.id for d in touched_docs.values()]
-        reusable: dict[str, tuple[bytes, str]] = {}
+        # Chunks are planned before any row is written, so that the embedding model (C++ threads) runs in
+        # the background while this thread writes the rows; embeddings are reused by (source, chunk hash).
+        t_chunk = time.perf_counter()
+        plans = _plan_chunks({k: records[k] for k in touched_keys}, {p: docs[p] for p in touched_paths})
+        old_owners = [existing[k].id for k in touched_keys if k in existing] + [existing_docs[p].id for p in touched_paths if p in existing_docs]
         old_chunks = list(s.scalars(select(Chunk).where(Chunk.source_id == source_id)
-                                    .where((Chunk.endpoint_id.in_(owners)) | (Chunk.document_id.in_(owners)))))
-        for c in old_chunks:
-            if c.embedding is not None and c.embedding_model:
-                reusable[c.content_hash] = (c.embedding, c.embedding_model)
-        if old_chunks:
-            s.execute(delete(Chunk).where(Chunk.id.in_([c.id for c in old_chunks])))
-        new_chunks: list[Chunk] = []
-        plans = _plan_chunks({k: records[k] for k in touched_endpoints}, {p: docs[p] for p in touched_docs})
-        wants_vector: set[int] = set()
-        for plan in plans:
-            kind, ref = plan.owner
-            owner_row = touched_endpoints[ref] if kind == "endpoint" else touched_docs[ref]
-            for i, ct in enumerate(plan.items):
-                if ct.embed:
-                    wants_vector.add(len(new_chunks))
-                new_chunks.append(Chunk(
+                                    .where((Chunk.endpoint_id.in_(old_owners)) | (Chunk.document_id.in_(old_owners))))) if old_owners else []
+        reusable = {c.content_hash: (c.embedding, c.embedding_model) for c in old_chunks if c.embedding is not None and c.embedding_model}
+        planned = [(plan, i, ct, _chunk_hash(ct.text)) for plan in plans for i, ct in enumerate(plan.items)]
+        to_embed = [n for n, (_plan, _i, ct, h) in enumerate(planned) if ct.embed and h not in reusable]
+        timings["chunkMs"] = round((time.perf_counter() - t_chunk) * 1000, 1)
+        with ThreadPoolExecutor(1, thread_name_prefix="scan-embed") as background:
+            embedding = background.submit(_timed_embed, [chunking.embedding_text(planned[n][2].text) for n in to_embed])
+            added, changed, removed = [], [], []
+            touched_endpoints: dict[str, Endpoint] = {}
+            now = utcnow()
+            for key in touched_keys:
+                rec, row = records[key], existing.get(key)
+                if row is None:
+                    row = Endpoint(workspace_id=workspace_id, source_id=source_id, created_at=now, **rec)
+                    s.add(row)
+                    added.append(key)
+                else:
+                    for k, v in rec.items():
+                        setattr(row, k, v)
+                    changed.append(key)
+                row.markdown, row.content_hash, row.updated_at = evidence.markdown(rec), record_hashes[key], now
+                touched_endpoints[key] = row
+            for key, row in existing.items():
+                if key not in records:
+                    removed.append(key)
+                    s.delete(row)
+            touched_docs: dict[str, Document] = {}
+            for path in touched_paths:
+                d, row = docs[path], existing_docs.get(path)
+                if row is None:
+                    row = Document(workspace_id=workspace_id, source_id=source_id, path=path, created_at=now, title="", markdown="", content_hash="")
+                    s.add(row)
+                row.title, row.markdown, row.content_hash, row.updated_at = d.title[:500], d.markdown, doc_hashes[path], now
+                touched_docs[path] = row
+            for path, row in existing_docs.items():
+                if path not in docs:
+                    s.delete(row)
+            if old_chunks:
+                s.execute(delete(Chunk).where(Chunk.id.in_([c.id for c in old_chunks])))
+            s.flush()
+            new_chunks: list[Chunk] = []
+            for plan, i, ct, h in planned:
+                kind, ref = plan.owner
+                owner_row = touched_endpoints[ref] if kind == "endpoint" else touched_docs[ref]
+                chunk = Chunk(
                     workspace_id=workspace_id, source_id=source_id, kind=ct.kind, ordinal=i, heading=(ct.heading or "")[:500] or None,
-                    text=ct.text, content_hash=_chunk_hash(ct.text), created_at=now,
+                    text=ct.text, content_hash=h, created_at=now,
                     endpoint_id=owner_row.id if kind == "endpoint" else None,
-                    document_id=owner_row.id if kind == "document" else None))
-        to_embed = [c for i, c in enumerate(new_chunks) if i in wants_vector and c.content_hash not in reusable]
-        for i, c in enumerate(new_chunks):
-            if i in wants_vector and c.content_hash in reusable:
-                c.embedding, c.embedding_model = reusable[c.content_hash]
-        timings["chunkMs"] = round((time.perf_counter() - t) * 1000, 1)
-        t = time.perf_counter()
-        vectors, model_id = _embed([chunking.embedding_text(c.text) for c in to_embed])
-        for c, v in zip(to_embed, vectors, strict=True):
-            c.embedding, c.embedding_model = v, model_id
-        timings["embedMs"] = round((time.perf_counter() - t) * 1000, 1)
+                    document_id=owner_row.id if kind == "document" else None)
+                if ct.embed and h in reusable:
+                    chunk.embedding, chunk.embedding_model = reusable[h]
+                new_chunks.append(chunk)
+            timings["upsertMs"] = round((time.perf_counter() - t) * 1000, 1)
+            t = time.perf_counter()
+            vectors, model_id, embed_seconds = embedding.result()
+        timings["embedMs"] = round(embed_seconds * 1000, 1)
+        timings["embedWaitMs"] = round((time.perf_counter() - t) * 1000, 1)
+        for n, v in zip(to_embed, vectors, strict=True):
+            new_chunks[n].embedding, new_chunks[n].embedding_model = v, model_id
         s.add_all(new_chunks)
         s.flush()
         vector_store.store(s, [(c.id, c.embedding) for c in new_chunks])
@@ -274,7 +288,7 @@ def _apply(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id:
             "chunks": s.query(Chunk).filter(Chunk.source_id == source_id).count(),
             "skipped": sum(1 for i in issues if i["severity"] in ("error", "skipped")),
             "errors": sum(1 for i in issues if i["severity"] == "error"),
-            "embedded": len(to_embed), "reusedEmbeddings": len(wants_vector) - len(to_embed),
+            "embedded": len(to_embed), "reusedEmbeddings": sum(1 for _p, _i, ct, _h in planned if ct.embed) - len(to_embed),
         }
         status = "partial" if any(i["severity"] in ("error", "skipped") for i in issues) else "completed"
         coverage = {"added": sorted(added), "changed": sorted(changed), "removed": sorted(removed)}
