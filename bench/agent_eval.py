@@ -113,7 +113,7 @@ def _padding_spec(n: int) -> bytes:
 
 
 def _evaluate(rt: Runtime, questions: list[dict[str, Any]], agents: dict[str, tuple[uuid.UUID, uuid.UUID]],
-              show: bool) -> dict[str, Any]:
+              show: bool, answers: bool = False) -> dict[str, Any]:
     log_buffer = io.StringIO()
     handler = logging.StreamHandler(log_buffer)
     logging.getLogger().addHandler(handler)
@@ -153,13 +153,17 @@ def _evaluate(rt: Runtime, questions: list[dict[str, Any]], agents: dict[str, tu
     lat = sorted(r["ms"] for r in rows)
     out = {
         "firstCitationHit1": sum(hit1) / len(answerable),
-        "mustMentionCoverage": sum(mentions) / max(1, len(mentions)),
+        "mustMentionCoverage": sum(mentions) / max(1, len(mentions)), "mustMentioned": sum(mentions),
+        "mustMentionTotal": len(mentions), "firstCitationHits": sum(hit1), "answerable": len(answerable),
         "answerableAnswered": sum(r["outcome"] == "answer" for r in answerable) / len(answerable),
         "answerableRefused": sum(r["outcome"] != "answer" for r in answerable) / len(answerable),
         "unanswerableHandedOffOrClarified": sum(r["outcome"] != "answer" for r in unanswerable) / max(1, len(unanswerable)),
         "secretsLeaked": leaks, "unresolvedCitations": sum(r["unresolved"] for r in rows),
         "p50Ms": statistics.median(lat), "p95Ms": lat[int(0.95 * (len(lat) - 1))], "n": len(rows),
     }
+    if answers:
+        for r in rows:
+            print(f"--- #{r['q']['id']} {r['q']['question']}\n{r['text']}\n")
     if show:
         for r, h in zip(answerable, hit1, strict=True):
             missing = [t for t in r["q"]["must_mention"] if t.lower() not in r["text"].lower()]
@@ -181,8 +185,12 @@ def main() -> None:
     ap.add_argument("--database-url", default=None)
     ap.add_argument("--pad-endpoints", type=int, default=0)
     ap.add_argument("--show", action="store_true", help="print every miss")
+    ap.add_argument("--ids", default="", help="only these question ids (comma-separated), with their answers printed")
     args = ap.parse_args()
     questions = [json.loads(line) for line in Path(args.questions).read_text().splitlines() if line.strip()]
+    only = {int(x) for x in args.ids.split(",") if x.strip()}
+    if only:
+        questions = [q for q in questions if q["id"] in only]
     corpora = Path(args.corpora)
     rt = Runtime.build(Settings(data_dir=args.data_dir or tempfile.mkdtemp(prefix="woes-agent-eval-"),
                                 database_url=args.database_url, embedded_workers=0, log_level="WARNING"))
@@ -199,9 +207,10 @@ def main() -> None:
             ids = [uuid.UUID(x) for x in s.get(Agent, agent_id).source_ids]
             warm(s, [s.get(Source, x) for x in ids])
             search(s, ws_id, "warm up", ids, limit=1)
-    res = _evaluate(rt, questions, agents, args.show)
-    print(f"questions {res['n']}: first-citation Hit@1 {res['firstCitationHit1']:.2f} · must_mention coverage "
-          f"{res['mustMentionCoverage']:.2f} · answerable answered {res['answerableAnswered']:.2f} (refused "
+    res = _evaluate(rt, questions, agents, args.show, answers=bool(only))
+    print(f"questions {res['n']}: first-citation Hit@1 {res['firstCitationHit1']:.2f} ({res['firstCitationHits']}/"
+          f"{res['answerable']}) · must_mention coverage {res['mustMentionCoverage']:.2f} ({res['mustMentioned']}/"
+          f"{res['mustMentionTotal']}) · answerable answered {res['answerableAnswered']:.2f} (refused "
           f"{res['answerableRefused']:.2f}) · unanswerable handed off/clarified {res['unanswerableHandedOffOrClarified']:.2f}")
     print(f"secrets leaked {res['secretsLeaked']} · unresolved citations {res['unresolvedCitations']} · "
           f"latency p50 {res['p50Ms']:.0f} ms, p95 {res['p95Ms']:.0f} ms")

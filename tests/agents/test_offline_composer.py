@@ -75,3 +75,20 @@ def test_a_read_answer_names_the_nested_response_fields_the_question_points_at()
     assert "In the response: " in text and "`resources.search`" in text
     plain = "\n".join(endpoint_answer(item, "What does the rate limit endpoint return?", lead=True))
     assert "In the response: " not in plain
+
+
+def test_a_nested_object_the_question_points_at_is_shown_with_its_sub_fields():
+    record = {**RATE_LIMIT, "responses": [{"code": "200", "fields": [
+        *RATE_LIMIT["responses"][0]["fields"],
+        _field("resources.search.reset", "Window reset time.", type="integer"),
+        _field("resources.search.window", "The window.", type="object"),
+        _field("resources.search.window.seconds", "A grandchild.", type="integer"),
+        _field("resources.core.used", "Core requests used.", type="integer"),
+    ]}]}
+    item = EvidenceItem(1, "endpoint", "Get rate limit status", "", method="GET", path="/rate_limit",
+                        operation_key="GET /rate_limit", record=record)
+    line = next(x for x in endpoint_answer(item, "How many search requests do I have left?", lead=True)
+                if x.startswith("In the response: "))
+    search_part = line.split("`resources.search`")[1].split("; `")[0]
+    assert search_part.startswith(" (object; fields `remaining`, `reset`, `window`): Search API budget.")
+    assert "seconds" not in line and "`used`" not in search_part

@@ -124,6 +124,19 @@ def response_fields(rec: dict[str, Any]) -> list[dict[str, Any]]:
     return [f for f in fields if "." not in f["name"] and "[" not in f["name"]]
 
 
+def response_children(rec: dict[str, Any], name: str) -> list[str]:
+    """The names of the direct sub-fields of a response field (`remaining` of `resources.search`)."""
+    ok = _success(rec)
+    prefixes = (name + ".", name + "[].")
+    out = []
+    for f in (ok[0].get("fields") or []) if ok else []:
+        for prefix in prefixes:
+            rest = f["name"][len(prefix):] if f["name"].startswith(prefix) else ""
+            if rest and "." not in rest and "[" not in rest and rest not in out:
+                out.append(rest)
+    return out
+
+
 def reads(rec: dict[str, Any]) -> bool:
     """A read operation (GET, a GraphQL query): what it returns is the answer."""
     return rec.get("method") == "GET" or str(rec.get("operation_key") or "").startswith("QUERY ")

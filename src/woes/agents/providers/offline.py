@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from woes.agents.matching import FieldMatch, asks_about_response, match_fields, question_terms, reads, response_fields, words
+from woes.agents.matching import FieldMatch, asks_about_response, match_fields, question_terms, reads, response_children, response_fields, words
 from woes.agents.providers.base import Composition, CompositionRequest, EvidenceItem
 from woes.knowledge.evidence import example_request
 
@@ -121,6 +121,13 @@ def _example(rec: dict[str, Any], fields: list[FieldMatch]) -> tuple[str, str] |
     return lang, text
 
 
+def _type_and_children(type_: str | None, children: list[str]) -> str:
+    """` (object; fields `limit`, `remaining`)`: an object's type with the names of its direct sub-fields."""
+    kids = f"fields {', '.join(f'`{c}`' for c in children[:8])}" + (", …" if len(children) > 8 else "") if children else ""
+    inside = "; ".join(x for x in (type_, kids) if x)
+    return f" ({inside})" if inside else ""
+
+
 def _top_level(name: str) -> bool:
     return "." not in name and "[" not in name
 
@@ -189,7 +196,7 @@ def endpoint_answer(item: EvidenceItem, question: str, *, lead: bool, preferred:
                   and {"word", "words", "named"} & set(m.reasons) and m.score >= 0.5][:3]
         if nested:
             out += ["", "In the response: " + "; ".join(
-                f"`{m.name}`" + (f" ({m.spec['type']})" if m.spec.get("type") else "")
+                f"`{m.name}`" + _type_and_children(m.spec.get("type"), response_children(rec, m.name))
                 + (f": {d}" if (d := " ".join(_best_sentences(m.spec.get("description"), stems, 1, cap=160))) else "")
                 for m in nested) + f" [{n}]"]
             shown |= {m.name for m in nested}
