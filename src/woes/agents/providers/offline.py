@@ -10,7 +10,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from woes.agents.matching import FieldMatch, asks_about_response, match_fields, question_terms, reads, response_children, response_fields, words
+from woes.agents.matching import (
+    FieldMatch,
+    asks_about_response,
+    match_fields,
+    question_terms,
+    reads,
+    response_children,
+    response_fields,
+    words,
+)
 from woes.agents.providers.base import Composition, CompositionRequest, EvidenceItem
 from woes.knowledge.evidence import example_request
 
