@@ -1,6 +1,6 @@
 """Chunks for retrieval: heading-aware Markdown sections (code blocks kept whole where possible) and
-several self-contained views of each endpoint, so long operations stay findable past the embedding
-model's 256-token window."""
+several self-contained views of each endpoint, so long operations stay findable past what the embedding
+model reads of a chunk (EMBED_MAX_TOKENS)."""
 
 from __future__ import annotations
 
