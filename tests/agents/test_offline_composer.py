@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from woes.agents.matching import match_fields, question_terms, strong
+from woes.agents.matching import FieldMatch, match_fields, question_terms, strong
 from woes.agents.providers.base import EvidenceItem
-from woes.agents.providers.offline import endpoint_answer
+from woes.agents.providers.offline import _referenced_inputs, endpoint_answer
 
 
 def _field(name: str, description: str = "", **extra) -> dict:
@@ -92,3 +92,37 @@ def test_a_nested_object_the_question_points_at_is_shown_with_its_sub_fields():
     search_part = line.split("`resources.search`")[1].split("; `")[0]
     assert search_part.startswith(" (object; fields `remaining`, `reset`, `window`): Search API budget.")
     assert "seconds" not in line and "`used`" not in search_part
+
+
+MESSAGES = {
+    "operation_key": "POST /Messages.json", "method": "POST", "path": "/Messages.json", "summary": "Send a message",
+    "parameters": [],
+    "request_body": {"contentTypes": ["application/x-www-form-urlencoded"], "fields": [
+        _field("To", "The recipient's phone number.", required=True),
+        _field("Body", "The text of the message."),
+        _field("ScheduleType", "For Messaging Services only: include this with `fixed` to schedule a message. Set From or a "
+               "status callback as usual.", enum=["fixed"]),
+        _field("SendAt", "The time that the message will be sent.", type="string (date-time)"),
+        _field("MessagingServiceSid", "The SID of the Messaging Service to use."),
+        _field("From", "The sender."),
+        _field("StatusCallback", "The URL for status updates."),
+        *[_field(f"Extra{i}", f"Unrelated option {i}.") for i in range(12)],
+    ]},
+    "responses": [],
+}
+
+
+def test_an_input_that_a_chosen_input_names_in_words_is_listed_too():
+    item = EvidenceItem(1, "endpoint", "Send a message", "", method="POST", path="/Messages.json",
+                        operation_key="POST /Messages.json", record=MESSAGES)
+    text = "\n".join(endpoint_answer(item, "Can I schedule an SMS to go out tomorrow at 9am?", lead=True))
+    fields = text.split("Parameters and fields that matter here:")[1].split("\n\n")[0]
+    assert "`ScheduleType`" in fields and "`MessagingServiceSid`" in fields  # "For Messaging Services only"
+    assert "`StatusCallback`" in fields  # "a status callback": a two-word name, named in words
+    assert "`From`" not in fields  # one-word names are too common to count as a reference
+    assert fields.count("`MessagingServiceSid`") == 1
+    # inputs whose descriptions name no other input add nothing; response fields are not read for this
+    to = [FieldMatch("body", "To", MESSAGES["request_body"]["fields"][0], 1.0)]
+    assert _referenced_inputs(MESSAGES, to) == []
+    schedule = MESSAGES["request_body"]["fields"][2]
+    assert _referenced_inputs(MESSAGES, [FieldMatch("response", "ScheduleType", schedule, 1.0)]) == []

@@ -14,6 +14,7 @@ from woes.agents.matching import (
     FieldMatch,
     asks_about_response,
     match_fields,
+    name_words,
     question_terms,
     reads,
     response_children,
@@ -148,6 +149,31 @@ def _inputs(rec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
                   for f in r.get("fields") or [] if _top_level(f["name"])]
 
 
+_ID_SUFFIX = {"id", "ids", "sid", "uuid"}
+
+
+def _referenced_inputs(rec: dict[str, Any], chosen: list[FieldMatch], limit: int = 2) -> list[FieldMatch]:
+    """Inputs that a chosen input's description names in words: "For Messaging Services only" points to
+    `MessagingServiceSid`. Only names of two or more words (an id suffix aside) count, as a phrase."""
+    texts = [words(m.spec.get("description") or "") for m in chosen if m.kind != "response"]
+    shown = {m.name for m in chosen}
+    out: list[FieldMatch] = []
+    for kind, spec in _inputs(rec):
+        if spec["name"] in shown or kind == "payload":
+            continue
+        phrase = name_words(spec["name"])
+        if phrase and phrase[-1] in _ID_SUFFIX:
+            phrase = phrase[:-1]
+        if len(phrase) < 2:
+            continue
+        n = len(phrase)
+        if any(seq[i:i + n] == phrase for seq in texts for i in range(len(seq) - n + 1)):
+            out.append(_unmatched(kind, spec))
+            if len(out) >= limit:
+                break
+    return out
+
+
 def _unmatched(kind: str, spec: dict[str, Any]) -> FieldMatch:
     return FieldMatch(kind=kind, name=spec["name"], spec=spec, score=0.0)
 
@@ -189,6 +215,8 @@ def endpoint_answer(item: EvidenceItem, question: str, *, lead: bool, preferred:
         shown = {m.name for m in chosen}
         chosen += [_unmatched(kind, f) for kind, f in _inputs(rec)
                    if f.get("required") and f["name"] not in shown and f.get("location") != "header"][:4]
+    if lead:
+        chosen += _referenced_inputs(rec, chosen)
     # one line per name; a request-side field wins over a response field of the same name
     by_name: dict[str, FieldMatch] = {}
     for m in sorted(chosen, key=lambda m: m.kind == "response"):
