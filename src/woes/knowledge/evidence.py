@@ -29,42 +29,19 @@ def _field_names(cls: type) -> tuple[str, ...] | None:
 
 def _plain(obj: Any) -> Any:
     """The JSON-like copy of parsed data nested inside a record: dataclasses become dicts of all their
-    fields, strings lose NUL characters, dict keys become strings. One pass with no deep copies (a large
-    spec's records hold over a million values)."""
-    cls = type(obj)
-    if cls is str:
-        return obj.replace("\x00", "") if "\x00" in obj else obj
-    if cls is list:
-        return [_plain(x) for x in obj]
-    if cls is dict:
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if obj is None or cls is bool or cls is int or cls is float:
+    fields, tuples become lists, strings lose NUL characters, dict keys become strings. One pass with no
+    deep copies (a large spec's records hold over a million values)."""
+    if obj is None or isinstance(obj, (bool, int, float)):
         return obj
-    names = _field_names(cls)
-    if names is not None:
-        return {n: _plain(getattr(obj, n)) for n in names}
-    if isinstance(obj, tuple):  # kept as a tuple, only its dataclasses made plain
-        return _as_plain_tuple_item(obj)
     if isinstance(obj, str):
-        return obj.replace("\x00", "")
-    if isinstance(obj, list):
+        return obj.replace("\x00", "") if "\x00" in obj else obj
+    if isinstance(obj, (list, tuple)):
         return [_plain(x) for x in obj]
     if isinstance(obj, dict):
         return {str(k): _plain(v) for k, v in obj.items()}
-    return obj
-
-
-def _as_plain_tuple_item(obj: Any) -> Any:
-    """Inside a tuple only dataclasses (and their insides) are converted; other values stay as they are."""
     names = _field_names(type(obj))
     if names is not None:
         return {n: _plain(getattr(obj, n)) for n in names}
-    if isinstance(obj, tuple):
-        return type(obj)(_as_plain_tuple_item(x) for x in obj)
-    if isinstance(obj, list):
-        return [_as_plain_tuple_item(x) for x in obj]
-    if isinstance(obj, dict):
-        return {k: _as_plain_tuple_item(v) for k, v in obj.items()}
     return obj
 
 
@@ -79,28 +56,24 @@ def _clean(obj: Any) -> Any:
             if v is not None and v != [] and v != {}:
                 out[_camel(n)] = v
         return out
-    if isinstance(obj, list):
+    if isinstance(obj, (list, tuple)):
         return [_clean(x) for x in obj]
     if isinstance(obj, dict):
         return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, str):
-        return obj.replace("\x00", "")
-    return obj
+    return _plain(obj)
 
 
 def record(ep: ParsedEndpoint) -> dict[str, Any]:
     """The stored, JSON-ready form of a parsed endpoint (camelCase inside nested records)."""
-    clean = _clean
-
     return {
         "operation_key": ep.operation_key[:600], "method": ep.method, "path": (ep.path or "")[:600] or None,
         "operation_id": (ep.operation_id or "")[:300] or None, "summary": _text(ep.summary),
         "description": _text(ep.description), "tags": [t[:100] for t in ep.tags][:20],
-        "parameters": [clean(p) for p in ep.parameters],
-        "request_body": clean(ep.request_body) if ep.request_body else None,
-        "responses": [clean(r) for r in ep.responses], "auth": [clean(a) for a in ep.auth],
-        "servers": list(ep.servers)[:10], "examples": [clean(e) for e in ep.examples][:10],
-        "extra": clean(ep.extra), "deprecated": bool(ep.deprecated),
+        "parameters": [_clean(p) for p in ep.parameters],
+        "request_body": _clean(ep.request_body) if ep.request_body else None,
+        "responses": [_clean(r) for r in ep.responses], "auth": [_clean(a) for a in ep.auth],
+        "servers": list(ep.servers)[:10], "examples": [_clean(e) for e in ep.examples][:10],
+        "extra": _clean(ep.extra), "deprecated": bool(ep.deprecated),
     }
 
 
