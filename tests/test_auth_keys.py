@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import time
 from datetime import timedelta
 from uuid import UUID
 
@@ -39,11 +38,13 @@ def test_revoked_key_is_401(client, ws):
     assert r.status_code == 401 and r.json()["code"] == "unauthorized"
 
 
-def test_expired_key_is_401_key_expired(client, ws):
-    expires = utcnow() + timedelta(seconds=1.5)
+def test_expired_key_is_401_key_expired(client, ws, monkeypatch):
+    expires = utcnow() + timedelta(hours=1)
     key = make_key(client, ws, ["workspace:read"], expiresAt=expires.isoformat())
     assert client.get("/api/v1/workspace", headers=_h(key["secret"])).status_code == 200  # now cached
-    time.sleep(max((expires - utcnow()).total_seconds(), 0) + 0.05)
+    later = lambda: expires + timedelta(seconds=1)  # noqa: E731 - the clock of the code that checks expiry
+    monkeypatch.setattr("woes.core.middleware.utcnow", later)
+    monkeypatch.setattr("woes.auth.service.utcnow", later)
     r = client.get("/api/v1/workspace", headers=_h(key["secret"]))
     assert r.status_code == 401 and r.json()["code"] == "key_expired"
 
@@ -83,16 +84,18 @@ def test_key_cannot_mint_broader_key(client, ws):
     assert r.status_code == 201
 
 
-def test_rotation_grace_works_and_ends(client, ws):
+def test_rotation_grace_works_and_ends(client, ws, monkeypatch):
     key = make_key(client, ws, ["workspace:read"])
     old = key["secret"]
-    r = client.post(f"/api/v1/keys/{key['id']}/rotate", json={"gracePeriodSeconds": 2}, headers=ws.headers)
+    r = client.post(f"/api/v1/keys/{key['id']}/rotate", json={"gracePeriodSeconds": 600}, headers=ws.headers)
     assert r.status_code == 200
     new = r.json()["secret"]
     assert new != old and new.startswith("woesk_") and r.json()["prefix"] == new[:14]
     assert client.get("/api/v1/workspace", headers=_h(old)).status_code == 200
     assert client.get("/api/v1/workspace", headers=_h(new)).status_code == 200
-    time.sleep(2.1)  # the grace period ends
+    later = lambda: utcnow() + timedelta(seconds=601)  # noqa: E731 - the grace period has ended on the checking code's clock
+    monkeypatch.setattr("woes.core.middleware.utcnow", later)
+    monkeypatch.setattr("woes.auth.service.utcnow", later)
     r = client.get("/api/v1/workspace", headers=_h(old))
     assert r.status_code == 401 and r.json()["code"] == "unauthorized"
     assert client.get("/api/v1/workspace", headers=_h(new)).status_code == 200

@@ -42,8 +42,12 @@ def test_create_validation_names_fields(client, ws, make_workspace):
     cases = [
         ({"subject": "x"}, "customer"),
         ({"customer": {"id": cust["id"]}}, "subject"),
-        ({"customer": {"id": foreign["id"]}, "subject": "x"}, "customer.id"),
-        ({"customer": {"id": "nope"}, "subject": "x"}, "customer.id"),
+        ({"customer": {"id": ""}, "subject": "x"}, "customer.id"),
+        ({"customer": {"id": "c" * 256}, "subject": "x"}, "customer.id"),
+        ({"customer": {"id": "cus_1", "email": "not an email"}, "subject": "x"}, "customer.email"),
+        ({"customer": {"id": "cus_1", "name": ""}, "subject": "x"}, "customer.name"),
+        ({"customer": {"id": "cus_1", "company": "a\nb"}, "subject": "x"}, "customer.company"),
+        ({"customer": {"id": "cus_1", "traits": {}}, "subject": "x"}, "customer.traits"),
         ({"customer": {"id": cust["id"]}, "subject": "x" * 301}, "subject"),
         ({"customer": {"id": cust["id"]}, "subject": "x", "channel": "fax"}, "channel"),
         ({"customer": {"id": cust["id"]}, "subject": "x", "priority": "p" * 33}, "priority"),
@@ -56,6 +60,40 @@ def test_create_validation_names_fields(client, ws, make_workspace):
         assert r.status_code == 422, (body, r.text)
         assert r.json()["errors"][0]["field"] == field, (body, r.json())
     assert client.get("/api/v1/conversations", headers=ws.headers).json()["conversations"] == []
+    # Nothing half-written: no customer was created by a refused request.
+    assert [c["id"] for c in client.get("/api/v1/customers", headers=ws.headers).json()["customers"]] == [cust["id"]]
+    # Another workspace's customer id is only a string here: it names no customer of this workspace.
+    r = client.post("/api/v1/conversations", json={"customer": {"id": foreign["id"]}, "subject": "x"}, headers=ws.headers)
+    assert r.status_code == 201 and r.json()["customerId"] != foreign["id"]
+    assert client.get(f"/api/v1/customers/{foreign['id']}", headers=other.headers).json()["externalId"] is None
+
+
+def test_customer_id_is_the_integrators_id_upserted(client, ws, runtime):
+    body = {"externalId": "ticket_123", "subject": "Need help with auth",
+            "customer": {"id": "cus_123", "name": "Ada Lovelace", "email": "ada@example.com", "company": "Example API Co"}}
+    r = client.post("/api/v1/conversations", json=body, headers=ws.headers)
+    assert r.status_code == 201, r.text
+    c = r.json()
+    assert c["customer"] == {"id": "cus_123", "name": "Ada Lovelace", "email": "ada@example.com",
+                             "company": "Example API Co", "identitySource": "api"}
+    profile = client.get("/api/v1/customers/by-external-id/cus_123", headers=ws.headers).json()
+    assert profile["id"] == c["customerId"] and profile["name"] == "Ada Lovelace"
+    # The same id again: the same customer, its profile updated with what was given.
+    r = client.post("/api/v1/conversations", json={"subject": "Again", "customer": {"id": "cus_123", "name": "Ada King"}},
+                    headers=ws.headers)
+    assert r.status_code == 201 and r.json()["customerId"] == c["customerId"]
+    assert r.json()["customer"] == {**c["customer"], "name": "Ada King"}
+    # The Woes id of the customer is accepted too, and the list filters by either id.
+    r = client.post("/api/v1/conversations", json={"subject": "Third", "customer": {"id": c["customerId"]}}, headers=ws.headers)
+    assert r.status_code == 201 and r.json()["customer"]["id"] == "cus_123"
+    for ref in ("cus_123", c["customerId"]):
+        listed = client.get("/api/v1/conversations", params={"customerId": ref}, headers=ws.headers).json()["conversations"]
+        assert len(listed) == 3, ref
+    assert client.get("/api/v1/conversations", params={"customerId": "cus_999"}, headers=ws.headers).json()["conversations"] == []
+    customers = client.get("/api/v1/customers", headers=ws.headers).json()["customers"]
+    assert len(customers) == 1
+    created = [e for e in events_of(runtime, ws.id, ["customer.created", "customer.updated"])]
+    assert [e.type for e in created] == ["customer.created", "customer.updated"]
 
 
 def test_external_id_conflict_carries_existing_id(client, ws):

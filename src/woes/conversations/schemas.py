@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from woes.core.schemas import ApiInput, ApiOutput, Timestamp
+from woes.customers.schemas import ExternalId, Text, normalize_email
 
 Channel = Literal["api", "live-chat", "email", "discord"]
 Status = Literal["open", "waiting", "solved"]
@@ -15,7 +16,22 @@ MAX_BODY = 8000
 
 
 class CustomerRef(ApiInput):
-    id: uuid.UUID
+    """The conversation's customer: your own stable id for them (their `externalId` in Woes) or a Woes
+    customer id. The other fields create or update that customer."""
+
+    id: ExternalId = Field(description="Your stable customer id (e.g. cus_123), or the id of an existing Woes customer.")
+    name: Text | None = Field(None, min_length=1, max_length=200)
+    email: str | None = Field(None, max_length=320, description="Validated and stored lower-cased.")
+    company: Text | None = Field(None, min_length=1, max_length=200)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        return None if v is None else normalize_email(v)
+
+    def profile_fields(self) -> dict[str, Any]:
+        """The customer fields the caller gave (name, email, company)."""
+        return self.model_dump(include={"name", "email", "company"}, exclude_unset=True)
 
 
 class AssigneeIn(ApiInput):
@@ -78,7 +94,7 @@ class ConversationPatch(ApiInput):
 
 
 class CustomerSummary(ApiOutput):
-    id: uuid.UUID
+    id: str = Field(description="The customer's externalId when it has one (the id you gave), else its Woes id.")
     name: str | None
     email: str | None
     company: str | None
@@ -101,6 +117,7 @@ class ConversationOut(ApiOutput):
     subject: str
     preview: str | None
     customer: CustomerSummary
+    customer_id: uuid.UUID = Field(description="The Woes id of the customer.")
     assignee: AssigneeOut | None
     agent_id: uuid.UUID | None
     handling: Handling

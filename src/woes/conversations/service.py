@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from woes.attachments.models import Attachment
@@ -27,7 +27,7 @@ from woes.core.errors import ProblemError, conflict, not_found, validation_error
 from woes.core.redaction import contains_secret, redact
 from woes.core.scoping import get_in_workspace
 from woes.customers.models import Customer
-from woes.customers.service import CUSTOMER_DELETE_HOOKS, CUSTOMER_MERGE_HOOKS
+from woes.customers.service import CUSTOMER_DELETE_HOOKS, CUSTOMER_MERGE_HOOKS, do_upsert_customer_by_reference
 from woes.datasettings.service import TAG_RENAME_HOOKS, resolve_tag_names, valid_priority, validate_custom_field_values
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
@@ -52,7 +52,7 @@ ASSIGNEE_CHECKS: dict[str, Callable[[Session, uuid.UUID, uuid.UUID], bool]] = {
 
 def _customer_summary(conv: Conversation, customer: Customer | None) -> dict[str, Any]:
     return {
-        "id": conv.customer_id,
+        "id": (customer.external_id if customer and customer.external_id else None) or str(conv.customer_id),
         "name": customer.name if customer else None,
         "email": customer.email if customer else None,
         "company": customer.company if customer else None,
@@ -66,8 +66,10 @@ def _as_out(conv: Conversation, customer: Customer | None, tags: list[str]) -> d
             "id", "channel", "status", "waiting_on", "priority", "subject", "preview", "agent_id", "handling",
             "custom_fields", "external_id", "snoozed_until", "archived_at", "merged_into_id", "first_response_at",
             "last_message_at", "closed_at", "created_at", "updated_at")},
+        "preview": conv.preview or conv.subject,  # before the first message the subject is the preview
         "is_new": conv.first_response_at is None,
         "customer": _customer_summary(conv, customer),
+        "customer_id": conv.customer_id,
         "assignee": {"type": conv.assignee_type, "id": conv.assignee_id} if conv.assignee_type else None,
         "tags": tags,
     }).model_dump(mode="json", by_alias=True)
@@ -126,17 +128,29 @@ def get_conversation(session: Session, workspace_id: uuid.UUID, conversation_id:
     return get_in_workspace(session, Conversation, workspace_id, conversation_id, "Conversation")
 
 
+def _customers_named(workspace_id: uuid.UUID, reference: str) -> Select[Any]:
+    """The ids of the customers a caller's customer id names: their externalId, or their Woes id."""
+    named = Customer.external_id == reference
+    try:
+        named = or_(named, Customer.id == uuid.UUID(reference))
+    except ValueError:
+        pass
+    return select(Customer.id).where(Customer.workspace_id == workspace_id, named)
+
+
 def list_stmt(session: Session, workspace_id: uuid.UUID, *, status: str | None = None, channel: str | None = None,
-              customer_id: uuid.UUID | None = None, assignee_id: uuid.UUID | None = None, tag: str | None = None,
+              customer_id: str | None = None, assignee_id: uuid.UUID | None = None, tag: str | None = None,
               handling: str | None = None, priority: str | None = None, q: str | None = None,
               updated_since: datetime | None = None, archived: bool = False) -> Select[Any]:
     stmt = select(Conversation).where(Conversation.workspace_id == workspace_id, Conversation.merged_into_id.is_(None))
     stmt = stmt.where(Conversation.archived_at.is_not(None) if archived else Conversation.archived_at.is_(None))
     for column, value in ((Conversation.status, status), (Conversation.channel, channel),
-                          (Conversation.customer_id, customer_id), (Conversation.assignee_id, assignee_id),
+                          (Conversation.assignee_id, assignee_id),
                           (Conversation.handling, handling), (Conversation.priority, priority)):
         if value is not None:
             stmt = stmt.where(column == value)
+    if customer_id is not None:
+        stmt = stmt.where(Conversation.customer_id.in_(_customers_named(workspace_id, customer_id)))
     if tag:
         stmt = stmt.where(Conversation.id.in_(select(ConversationTag.conversation_id).where(
             ConversationTag.workspace_id == workspace_id, func.lower(ConversationTag.name) == tag.lower())))
@@ -204,9 +218,6 @@ def _set_status(conv: Conversation, status: str, waiting_on: str | None, now: da
 # -- state changes -----------------------------------------------------------------------------------
 
 def do_create_conversation(session: Session, workspace_id: uuid.UUID, body: ConversationCreate, p: Principal) -> Conversation:
-    customer = session.scalar(select(Customer).where(Customer.id == body.customer.id, Customer.workspace_id == workspace_id))
-    if customer is None or customer.merged_into_id is not None:
-        raise validation_error("customer.id", "No customer with this id in the workspace.")
     if body.external_id is not None:
         existing = session.scalar(select(Conversation.id).where(Conversation.workspace_id == workspace_id,
                                                                 Conversation.external_id == body.external_id))
@@ -215,6 +226,7 @@ def do_create_conversation(session: Session, workspace_id: uuid.UUID, body: Conv
     _check_assignee(session, workspace_id, body.assignee)
     if body.agent_id is not None and not ASSIGNEE_CHECKS.get("agent", lambda *_: False)(session, workspace_id, body.agent_id):
         raise validation_error("agentId", "No agent with this id in the workspace.")
+    customer = do_upsert_customer_by_reference(session, workspace_id, body.customer.id, body.customer.profile_fields(), p.actor)
     now = utcnow()
     conv = Conversation(
         workspace_id=workspace_id, customer_id=customer.id, channel=body.channel, status="open",
@@ -223,7 +235,7 @@ def do_create_conversation(session: Session, workspace_id: uuid.UUID, body: Conv
         handling="agent" if body.agent_id else "none",
         assignee_type=body.assignee.type if body.assignee else None,
         assignee_id=body.assignee.id if body.assignee else None,
-        custom_fields={}, custom_field_sources={}, created_at=now, updated_at=now,
+        custom_fields={}, custom_field_sources={}, created_at=now, updated_at=now, last_message_at=now,
     )
     session.add(conv)
     session.flush()

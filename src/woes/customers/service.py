@@ -435,6 +435,32 @@ def do_upsert_customer(session: Session, workspace_id: uuid.UUID, external_id: s
     return _update_customer(session, workspace_id, customer, body, actor), False
 
 
+def _customer_by_woes_id(session: Session, workspace_id: uuid.UUID, reference: str) -> Customer | None:
+    """The active customer of this workspace whose Woes id is `reference` (following a merge), or None."""
+    try:
+        customer_id = uuid.UUID(reference)
+    except ValueError:
+        return None
+    customer = session.scalar(select(Customer).where(Customer.id == customer_id, Customer.workspace_id == workspace_id)
+                              .with_for_update().execution_options(populate_existing=True))
+    if customer is not None and customer.merged_into_id is not None:
+        customer = session.scalar(select(Customer).where(Customer.id == customer.merged_into_id, Customer.workspace_id == workspace_id)
+                                  .with_for_update().execution_options(populate_existing=True))
+    return customer
+
+
+def do_upsert_customer_by_reference(session: Session, workspace_id: uuid.UUID, reference: str, fields: dict[str, Any],
+                                    actor: Actor) -> Customer:
+    """The customer a caller names by its own stable id (the customer's externalId) or by a Woes customer id:
+    a Woes id of this workspace wins; otherwise the customer with this external id, created when there is
+    none. The given profile fields (name, email, company) are set on it."""
+    customer = _customer_by_woes_id(session, workspace_id, reference)
+    if customer is not None:
+        return _update_customer(session, workspace_id, customer, CustomerUpsert(**fields), actor) if fields else customer
+    customer, _created = do_upsert_customer(session, workspace_id, reference, CustomerUpsert(**fields), actor)
+    return customer
+
+
 def do_delete_customer(session: Session, workspace_id: uuid.UUID, customer_id: uuid.UUID, actor: Actor) -> None:
     """Deletes the customer, its identities and the tombstones of customers merged into it."""
     customer = get_customer(session, workspace_id, customer_id, for_update=True)
