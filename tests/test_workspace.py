@@ -42,3 +42,11 @@ def test_patch_validation(client, ws):
         r = client.patch("/api/v1/workspace", headers=ws.headers, json=body)
         assert r.status_code == 422, body
         assert r.json()["errors"][0]["field"] == field, r.json()
+
+
+def test_branding_is_merged_and_null_clears_it(client, ws):
+    client.patch("/api/v1/workspace", headers=ws.headers, json={"branding": {"color": "#112233", "greeting": "Hello"}})
+    r = client.patch("/api/v1/workspace", headers=ws.headers, json={"branding": {"color": None}})
+    assert r.status_code == 200 and r.json()["branding"] == {"greeting": "Hello"}  # a null member removes it
+    r = client.patch("/api/v1/workspace", headers=ws.headers, json={"branding": None})
+    assert r.status_code == 200 and r.json()["branding"] == {}  # null clears it

@@ -67,3 +67,26 @@ def test_git_source_refused_when_not_allowlisted(client, ws, runtime, git_server
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "gitUrl"
     finally:
         reset_settings_cache()
+
+
+def test_failed_clone_and_failed_crawl_say_why(client, ws, runtime, git_server, monkeypatch):
+    """A scan that fetched nothing names what failed and why, never an empty or generic reason."""
+    monkeypatch.setenv("WOES_OUTBOUND_ALLOWLIST", git_server)
+    reset_settings_cache()
+    try:
+        clone = client.post("/api/v1/sources", json={"name": "missing repo", "gitUrl": f"http://{git_server}/nope.git"},
+                            headers=ws.headers)
+        crawl = client.post("/api/v1/sources", json={"name": "missing site", "type": "website",
+                                                     "url": f"http://{git_server}/no-such-page"}, headers=ws.headers)
+        assert clone.status_code == crawl.status_code == 201, (clone.text, crawl.text)
+        run_pending_scans(runtime)
+        scan = scan_of(client, ws, clone.json())
+        reason = scan["errors"][0]["reason"]
+        assert scan["status"] == "failed" and reason.startswith(f"Cloning http://{git_server}/nope.git failed: ")
+        assert not reason.endswith(": "), reason
+        scan = scan_of(client, ws, crawl.json())
+        reason = scan["errors"][0]["reason"]
+        assert scan["status"] == "failed" and "no-such-page" in reason and "404" in reason, reason
+        assert "has no files" not in reason
+    finally:
+        reset_settings_cache()

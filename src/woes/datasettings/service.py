@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from woes.core.errors import ProblemError, conflict, not_found, validation_error
 from woes.core.scoping import get_in_workspace
+from woes.core.text import fold_name
 from woes.datasettings.models import CustomField, Priority, Status, Tag
 from woes.datasettings.schemas import (
     CustomFieldCreate,
@@ -60,10 +61,6 @@ MAX_FIELDS_PER_TARGET = 200
 MAX_TAGS_PER_CALL = 100
 
 _NAMESPACE = uuid.UUID("5f0c1d3e-4b7a-4c55-9a51-8f3e2d1c0b9a")  # for the deterministic ids of default rows
-
-
-def _fold(s: str) -> str:
-    return s.casefold()
 
 
 def _camel(field: str) -> str:
@@ -131,7 +128,7 @@ def list_tags_stmt(workspace_id: uuid.UUID, scope: str | None = None) -> Select[
 
 
 def _tag_by_name(session: Session, workspace_id: uuid.UUID, name: str) -> Tag | None:
-    return session.scalar(select(Tag).where(Tag.workspace_id == workspace_id, Tag.name_key == _fold(name)))
+    return session.scalar(select(Tag).where(Tag.workspace_id == workspace_id, Tag.name_key == fold_name(name)))
 
 
 def _tag_conflict(session: Session, workspace_id: uuid.UUID, name: str) -> ProblemError:
@@ -145,7 +142,7 @@ def _insert_tag(session: Session, workspace_id: uuid.UUID, *, name: str, color: 
     if _tag_by_name(session, workspace_id, name) is not None:
         raise _tag_conflict(session, workspace_id, name)
     now = utcnow()
-    tag = Tag(workspace_id=workspace_id, name=name, name_key=_fold(name), color=color, description=description,
+    tag = Tag(workspace_id=workspace_id, name=name, name_key=fold_name(name), color=color, description=description,
               scope=scope, created_at=now, updated_at=now)
     with _unique_guard(session, lambda: _tag_conflict(session, workspace_id, name)):
         session.add(tag)
@@ -169,7 +166,7 @@ def do_update_tag(session: Session, workspace_id: uuid.UUID, tag_id: uuid.UUID, 
     changes = body.model_dump(exclude_unset=True)
     _reject_nulls(changes, ("name", "scope"))
     previous_name = tag.name
-    if "name" in changes and _fold(changes["name"]) != tag.name_key:
+    if "name" in changes and fold_name(changes["name"]) != tag.name_key:
         other = _tag_by_name(session, workspace_id, changes["name"])
         if other is not None and other.id != tag.id:
             raise conflict(f"A tag named '{other.name}' already exists (names are case-insensitive).",
@@ -181,7 +178,7 @@ def do_update_tag(session: Session, workspace_id: uuid.UUID, tag_id: uuid.UUID, 
         for f in changed:
             setattr(tag, f, changes[f])
         if "name" in changed:
-            tag.name_key = _fold(tag.name)
+            tag.name_key = fold_name(tag.name)
         tag.updated_at = utcnow()
     data: dict[str, Any] = {**tag_view(tag), "changedFields": changed}
     if "name" in changed:
@@ -234,7 +231,7 @@ def resolve_tag_names(
             raise validation_error(f"{field}[{i}]", "Tag names are 1-64 characters.")
         if re.search(r"[\x00-\x1f\x7f]", name):
             raise validation_error(f"{field}[{i}]", "Must not contain control characters.")
-        wanted.setdefault(_fold(name), (i, name))
+        wanted.setdefault(fold_name(name), (i, name))
     if not wanted:
         return []
     found = {t.name_key: t for t in session.scalars(
@@ -578,7 +575,7 @@ def _default_statuses(session: Session, workspace_id: uuid.UUID) -> list[Status]
     created = _workspace(session, workspace_id).created_at
     return [
         Status(id=default_row_id(workspace_id, "status", slug), workspace_id=workspace_id, label=label,
-               label_key=_fold(label), lifecycle=lifecycle, waiting_on=waiting_on, position=i, is_default=is_default,
+               label_key=fold_name(label), lifecycle=lifecycle, waiting_on=waiting_on, position=i, is_default=is_default,
                created_at=created, updated_at=created)
         for i, (slug, label, lifecycle, waiting_on, is_default) in enumerate(DEFAULT_STATUSES)
     ]
@@ -656,7 +653,7 @@ def _materialize_priorities(session: Session, workspace_id: uuid.UUID) -> list[P
 
 def _label_conflict(rows: Sequence[Status | Priority], label: str, what: str, exclude: uuid.UUID | None = None) -> None:
     for row in rows:
-        if row.label_key == _fold(label) and row.id != exclude:
+        if row.label_key == fold_name(label) and row.id != exclude:
             raise conflict(f"A {what} labelled '{row.label}' already exists (labels are case-insensitive).",
                            existingId=str(row.id))
 
@@ -669,7 +666,7 @@ def do_create_status(session: Session, workspace_id: uuid.UUID, body: StatusCrea
         raise conflict(f"A workspace can have at most {MAX_STATUSES} statuses.")
     now = utcnow()
     is_default = body.is_default or not any(s.lifecycle == body.lifecycle for s in rows)
-    st = Status(workspace_id=workspace_id, label=body.label, label_key=_fold(body.label), lifecycle=body.lifecycle,
+    st = Status(workspace_id=workspace_id, label=body.label, label_key=fold_name(body.label), lifecycle=body.lifecycle,
                 waiting_on=body.waiting_on, position=len(rows), is_default=is_default, created_at=now, updated_at=now)
     rows.insert(len(rows) if body.position is None else min(body.position, len(rows)), st)
     _renumber(rows)
@@ -706,7 +703,7 @@ def do_update_status(session: Session, workspace_id: uuid.UUID, status_id: uuid.
                        f"(isDefault: true) instead of unsetting '{st.label}'.")
     before = status_view(st)
     if "label" in changes:
-        st.label, st.label_key = changes["label"], _fold(changes["label"])
+        st.label, st.label_key = changes["label"], fold_name(changes["label"])
     st.lifecycle, st.waiting_on = lifecycle, waiting_on
     if wants_default or not any(s.lifecycle == lifecycle and s.is_default for s in rows if s is not st):
         st.is_default = True
@@ -762,7 +759,7 @@ def _priority_rows(session: Session, workspace_id: uuid.UUID) -> list[Priority]:
 def _default_priorities(session: Session, workspace_id: uuid.UUID) -> list[Priority]:
     ws = _workspace(session, workspace_id)
     # Honor a workspace default set (PATCH /workspace) before the priority list was ever edited.
-    default = _fold(ws.default_priority or "")
+    default = fold_name(ws.default_priority or "")
     default = default if default in DEFAULT_PRIORITIES else DEFAULT_PRIORITY
     return [
         Priority(id=default_row_id(workspace_id, "priority", label), workspace_id=workspace_id, label=label,
@@ -798,7 +795,7 @@ def valid_priority(session: Session, workspace_id: uuid.UUID, label: str | None,
         return next((p.label for p in rows if p.is_default), rows[0].label)
     if not isinstance(label, str):
         raise validation_error(field, "Must be a priority label (string).")
-    key = _fold(label.strip())
+    key = fold_name(label.strip())
     for p in rows:
         if p.label_key == key:
             return p.label
@@ -839,7 +836,7 @@ def do_create_priority(session: Session, workspace_id: uuid.UUID, body: Priority
     if len(rows) >= MAX_PRIORITIES:
         raise conflict(f"A workspace can have at most {MAX_PRIORITIES} priorities.")
     now = utcnow()
-    pr = Priority(workspace_id=workspace_id, label=body.label, label_key=_fold(body.label), position=len(rows),
+    pr = Priority(workspace_id=workspace_id, label=body.label, label_key=fold_name(body.label), position=len(rows),
                   is_default=body.is_default or not rows, created_at=now, updated_at=now)
     rows.insert(len(rows) if body.position is None else min(body.position, len(rows)), pr)
     _renumber(rows)
@@ -865,7 +862,7 @@ def do_update_priority(session: Session, workspace_id: uuid.UUID, priority_id: u
                        f"instead of unsetting '{pr.label}'.")
     before = priority_view(pr)
     if "label" in changes:
-        pr.label, pr.label_key = changes["label"], _fold(changes["label"])
+        pr.label, pr.label_key = changes["label"], fold_name(changes["label"])
     if changes.get("is_default"):
         pr.is_default = True
     if "position" in changes:

@@ -80,7 +80,8 @@ def clone_files(url: str, fetcher: SafeFetcher, path_filter: str | None = None) 
     try:
         result = client.fetch(parts.path or "/", repo, depth=1)
     except (GitProtocolError, HangupException, NotGitRepository) as exc:
-        raise GitSourceError(f"Cloning {url} failed: {exc or type(exc).__name__}") from None
+        detail = str(exc).strip() or ("it is not a Git repository" if isinstance(exc, NotGitRepository) else type(exc).__name__)
+        raise GitSourceError(f"Cloning {url} failed: {detail}") from None
     head = result.refs.get(b"HEAD")
     if head is None:
         symref = (result.symrefs or {}).get(b"HEAD")

@@ -41,8 +41,9 @@ def do_update_workspace(session: Session, workspace_id: uuid.UUID, patch: Worksp
         raise ProblemError(422, "validation_failed", "name: cannot be null", errors=[{"field": "name", "message": "cannot be null"}])
     changed = []
     for field, value in changes.items():
-        if field == "branding" and value is not None:
-            value = {**(ws.branding or {}), **{k: v for k, v in value.items() if v is not None}}
+        if field == "branding":  # merged like a JSON merge patch: null clears it, a null member removes that member
+            value = {} if value is None else {**(ws.branding or {}), **value}
+            value = {k: v for k, v in value.items() if v is not None}
         if field in ("timezone", "default_priority", "identity_mode", "notify_customer_on_issue_resolved") and value is None:
             continue
         if getattr(ws, field) != value:
