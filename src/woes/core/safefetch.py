@@ -23,8 +23,9 @@ URL sources, website crawls, remote `$ref`s, guarded live API tests and webhooks
   a 307/308 that would re-send a request body to another origin is refused. No cookie jar is kept:
   `Set-Cookie` answers are never replayed, not even to the same origin.
 * **Limits.** One deadline covers the whole call (DNS, connect, TLS, every redirect and every read;
-  default 10 s); the body is streamed and aborted past `max_bytes` (default 10 MB; the limit applies to
-  the decoded bytes, so a compression bomb stops too).
+  default 10 s); the body is streamed and aborted past `max_bytes` (default 10 MB). The limit applies to
+  the bytes received and to the decoded bytes, which are inflated at most 64 kB per step
+  (`woes.core.decompression.decode_content`), so a compression bomb stops at the limit, not after it.
 * **No proxies** from the environment (`trust_env=False`): a proxy would resolve names itself and defeat
   the address check.
 
@@ -61,13 +62,15 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
+
+from woes.core.decompression import CorruptData, decode_content
 
 __all__ = [
     "ALLOWLIST_ENV",
@@ -811,18 +814,30 @@ class SafeFetcher:
         declared = response.headers.get("content-length")
         if declared and declared.strip().isdigit() and int(declared) > limit_b:
             raise FetchFailed(too_large, str(url), kind="too_large")
+        received = 0
+
+        def raw_body() -> Iterator[bytes]:
+            nonlocal received
+            for chunk in response.iter_raw():
+                received += len(chunk)
+                if received > limit_b:  # the bytes on the wire count too (what Content-Length would have said)
+                    raise FetchFailed(too_large, str(url), kind="too_large")
+                yield chunk
+
         buf = bytearray()
         try:
-            for chunk in response.iter_bytes():
-                buf += chunk
+            # Decoded here rather than by httpx: its decoders inflate a whole network read at once (64 kB of
+            # gzip can be 64 MB); decode_content never produces more than CHUNK bytes per step.
+            for piece in decode_content(raw_body(), response.headers.get_list("content-encoding", split_commas=True)):
+                buf += piece
                 if len(buf) > limit_b:
                     raise FetchFailed(too_large, str(url), kind="too_large")
         except httpcore.TimeoutException as exc:
             raise FetchFailed(f"The request to {url.host} timed out (limit {limit_s:g} s).", str(url), kind="timeout") from exc
         except httpx.TransportError as exc:
             raise self._failure(exc, url, limit_s) from exc
-        except httpx.DecodingError as exc:
-            raise FetchFailed(f"The response from {url.host} could not be decoded: {exc}.", str(url), kind="protocol") from exc
+        except CorruptData as exc:
+            raise FetchFailed(f"The response from {url.host} could not be decoded: {exc.reason}.", str(url), kind="protocol") from exc
         return bytes(buf)
 
     @staticmethod
