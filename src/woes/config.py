@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(600, description="Default requests/minute per API key or operator session.")
     max_json_body_bytes: int = Field(1024 * 1024, description="Request body limit for JSON (413 above it).")
     max_upload_body_bytes: int = Field(50 * 1024 * 1024, description="Request body limit for source uploads.")
+    max_source_file_bytes: int = Field(
+        25 * 1024 * 1024, gt=0, description="Largest file of an uploaded source, counted as unpacked from its archive "
+        "(.zip, .tar, .tar.gz, .gz) whatever the archive's headers declare (413 above it).")
+    max_source_bytes: int = Field(
+        50 * 1024 * 1024, gt=0, description="All files of an uploaded source together, counted as unpacked (413 above it).")
     idempotency_ttl_hours: int = Field(24, description="How long Idempotency-Key responses are replayed.")
     auth_cache_seconds: float = Field(
         2.0, description="How long a resolved API key/session is cached per process (changes clear it at once).")

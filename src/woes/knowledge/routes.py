@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
 
 from woes.auth.deps import ReadDB, WriteDB, require
 from woes.auth.principal import Principal
@@ -19,6 +21,9 @@ from woes.knowledge.livetest import LiveTestIn, LiveTestPermissionIn
 from woes.knowledge.models import Chunk, Document, Endpoint, Scan, Source
 from woes.knowledge.schemas import SourceCreate, SourcePatch, options_dict
 
+if TYPE_CHECKING:
+    from woes.runtime import Runtime
+
 router = APIRouter(prefix="/api/v1", tags=["knowledge"])
 Read = Annotated[Principal, Depends(require("knowledge:read"))]
 Write = Annotated[Principal, Depends(require("knowledge:write"))]
@@ -29,7 +34,7 @@ _CREATE_BODY = {
         "multipart/form-data": {"schema": {"type": "object", "required": ["name", "file"], "properties": {
             "name": {"type": "string"}, "type": {"type": "string"},
             "file": {"type": "array", "items": {"type": "string", "format": "binary"},
-                     "description": "One or more files, or one archive (.zip, .tar.gz)"}}}},
+                     "description": "One or more files or archives (.zip, .tar, .tar.gz; a .gz file is unpacked)"}}}},
     }},
 }
 
@@ -39,7 +44,7 @@ def _validation(exc: ValidationError) -> ProblemError:
     return ProblemError(422, "validation_failed", "; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
 
 
-async def _read_create(request: Request) -> tuple[SourceCreate | None, list[tuple[str, bytes]] | None, str, str]:
+async def _read_create(request: Request) -> tuple[SourceCreate | None, list[tuple[str, BinaryIO]] | None, str, str]:
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
         form = await request.form(max_files=service.MAX_FILES, max_fields=50)
@@ -49,7 +54,7 @@ async def _read_create(request: Request) -> tuple[SourceCreate | None, list[tupl
         type_ = form.get("type") or "auto"
         if type_ not in service.TYPES:
             raise validation_error("type", f"One of: {', '.join(service.TYPES)}.")
-        uploads = [(f.filename or "file", await f.read()) for f in form.getlist("file") if hasattr(f, "read")]
+        uploads = _uploaded_files(form)
         if not uploads:
             raise validation_error("file", "Attach one or more files (field `file`).")
         return None, uploads, name.strip(), str(type_)
@@ -64,12 +69,23 @@ async def _read_create(request: Request) -> tuple[SourceCreate | None, list[tupl
     return body, None, body.name, body.type
 
 
+def _uploaded_files(form: FormData) -> list[tuple[str, BinaryIO]]:
+    """The `file` parts as (name, spooled file): archives are unpacked from there, never copied into memory whole."""
+    return [(f.filename or "file", f.file) for f in form.getlist("file") if isinstance(f, UploadFile)]
+
+
+async def _expand(runtime: Runtime, uploads: list[tuple[str, BinaryIO]]) -> list[tuple[str, bytes]]:
+    settings = runtime.settings
+    return await run_in_threadpool(service.expand_uploads, uploads, max_file_bytes=settings.max_source_file_bytes,
+                                   max_total_bytes=settings.max_source_bytes)
+
+
 @router.post("/sources", status_code=201, openapi_extra=_CREATE_BODY,
              summary="Create a source from text, files/archive (multipart), a URL or a Git repository; starts its first scan")
 async def create_source(request: Request, p: Write) -> dict:
     body, uploads, name, type_ = await _read_create(request)
-    files = service.expand_uploads(uploads) if uploads else None
     runtime = request.app.state.runtime
+    files = await _expand(runtime, uploads) if uploads else None
 
     def write() -> dict:
         with runtime.db.transaction() as db:
@@ -78,8 +94,6 @@ async def create_source(request: Request, p: Write) -> dict:
                 files=files, url=body.url if body else None, options=options_dict(body.options) if body else None,
                 git_url=body.git_url if body else None, git_path=body.git_path if body else None)
             return service.source_view(source, scan)
-
-    from starlette.concurrency import run_in_threadpool
 
     return await run_in_threadpool(write)
 
@@ -118,15 +132,12 @@ async def replace_files(source_id: uuid.UUID, request: Request, p: Write) -> dic
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise validation_error("file", "Send the files as multipart/form-data (field `file`).")
     form = await request.form(max_files=service.MAX_FILES)
-    uploads = [(f.filename or "file", await f.read()) for f in form.getlist("file") if hasattr(f, "read")]
-    files = service.expand_uploads(uploads)
+    files = await _expand(runtime, _uploaded_files(form))
 
     def write() -> dict:
         with runtime.db.transaction() as db:
             source, scan = service.do_replace_files(db, p.workspace_id, source_id, files, p.actor)
             return service.source_view(source, scan)
-
-    from starlette.concurrency import run_in_threadpool
 
     return await run_in_threadpool(write)
 

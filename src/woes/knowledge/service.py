@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import io
-import posixpath
-import tarfile
+import tempfile
 import uuid
-import zipfile
 from collections.abc import Callable
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from woes.core.decompression import (
+    BudgetExceeded,
+    DecompressionBudget,
+    DecompressionError,
+    ExtractedFile,
+    archive_kind,
+    extract,
+    safe_member_path,
+)
 from woes.core.errors import ProblemError, conflict, validation_error
 from woes.core.scoping import get_in_workspace
 from woes.db import utcnow
@@ -24,9 +31,7 @@ from woes.knowledge.models import Chunk, Document, Endpoint, Scan, Source, Sourc
 
 SCAN_JOB = "knowledge.scan"
 TYPES = ("auto", "openapi", "markdown", "json", "website", "graphql", "asyncapi", "postman", "grpc", "wsdl")
-MAX_FILES = 2000
-MAX_TOTAL_BYTES = 50 * 1024 * 1024
-ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
+MAX_FILES = 2000  # files of one source (uploads and archive members together)
 
 # Called by do_delete_source as hook(session, workspace_id, source, actor) before the row is deleted, in the
 # same transaction. Domains that refer to sources register here (agents drop the id from their sourceIds).
@@ -96,55 +101,38 @@ def get_scan(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUID, sc
     return scan
 
 
-def _safe_path(name: str, field: str) -> str:
-    path = posixpath.normpath(name.replace("\\", "/")).lstrip("/")
-    if not path or path == "." or path.startswith("..") or "\x00" in path:
-        raise validation_error(field, f"Unsafe file name '{name}'.")
-    return path[:1000]
+def _upload_problem(exc: DecompressionError, field: str) -> ProblemError:
+    if isinstance(exc, BudgetExceeded) and exc.kind != "too_many_files":
+        return ProblemError(413, "payload_too_large", f"{field}: {exc.reason}", errors=[{"field": field, "message": exc.reason}])
+    return validation_error(field, exc.reason)
 
 
-def expand_uploads(uploads: list[tuple[str, bytes]], field: str = "file") -> list[tuple[str, bytes]]:
-    """Uploaded parts → files; archives (.zip, .tar.gz) are unpacked safely (no traversal, links or bombs)."""
+def expand_uploads(uploads: list[tuple[str, bytes | BinaryIO]], *, max_file_bytes: int, max_total_bytes: int,
+                   field: str = "file") -> list[tuple[str, bytes]]:
+    """Uploaded parts → files. Archives (.zip, .tar, .tar.gz, and a single .gz file) are unpacked into a
+    temporary file on disk under a budget that counts the bytes actually produced (`woes.core.decompression`): at most
+    `max_file_bytes` per file, `max_total_bytes` and MAX_FILES in all; traversing names, links and devices
+    are refused. Only when everything fits are the files read back for storage. Raises ProblemError
+    (413 over the budget, 422 for an unsafe or broken archive) naming `field`."""
+    budget = DecompressionBudget(max_file_bytes=max_file_bytes, max_total_bytes=max_total_bytes, max_files=MAX_FILES)
     out: list[tuple[str, bytes]] = []
-    total = 0
-
-    def add(name: str, data: bytes) -> None:
-        nonlocal total
-        total += len(data)
-        if total > MAX_TOTAL_BYTES:
-            raise ProblemError(413, "payload_too_large", f"A source holds at most {MAX_TOTAL_BYTES} bytes of files.")
-        if len(out) >= MAX_FILES:
-            raise validation_error(field, f"A source holds at most {MAX_FILES} files.")
-        out.append((_safe_path(name, field), data))
-
-    for name, data in uploads:
-        lower = name.lower()
-        if lower.endswith(".zip"):
-            try:
-                with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                    for info in zf.infolist():
-                        if info.is_dir():
-                            continue
-                        if info.file_size > MAX_TOTAL_BYTES:
-                            raise ProblemError(413, "payload_too_large", f"{info.filename} is too large.")
-                        add(info.filename, zf.read(info))
-            except zipfile.BadZipFile:
-                raise validation_error(field, f"{name} is not a valid zip archive.") from None
-        elif lower.endswith((".tar.gz", ".tgz", ".tar")):
-            try:
-                with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tf:
-                    for member in tf.getmembers():
-                        if not member.isfile():
-                            continue  # links, devices and folders are ignored
-                        if member.size > MAX_TOTAL_BYTES:
-                            raise ProblemError(413, "payload_too_large", f"{member.name} is too large.")
-                        fh = tf.extractfile(member)
-                        if fh is not None:
-                            add(member.name, fh.read(MAX_TOTAL_BYTES + 1))
-            except tarfile.TarError:
-                raise validation_error(field, f"{name} is not a valid tar archive.") from None
-        else:
-            add(name, data)
+    with tempfile.TemporaryFile(prefix="woes-upload-") as scratch:  # unlinked at once: nothing is ever left behind
+        extracted: list[ExtractedFile | tuple[str, bytes]] = []
+        try:
+            for name, upload in uploads:
+                fh = io.BytesIO(upload) if isinstance(upload, bytes) else upload
+                if archive_kind(name):
+                    extracted += extract(fh, name, scratch, budget)
+                    continue
+                path = safe_member_path(name)
+                budget.start_file(path)
+                data = fh.read(max_file_bytes + 1)
+                budget.spend(path, len(data), len(data))
+                extracted.append((path, data))
+        except DecompressionError as exc:
+            raise _upload_problem(exc, field) from None
+        for item in extracted:
+            out.append((item.path, item.read(scratch)) if isinstance(item, ExtractedFile) else item)
     if not out:
         raise validation_error(field, "No files were uploaded.")
     seen = set()
