@@ -77,7 +77,11 @@ def test_owner_changes_section_permissions(client, ws):
     assert r.status_code == 200 and r.json()["permissions"]["members"] == "write"
     assert r.json()["permissionOverrides"] == {"members": "write"}
     session = _accept(client, inv["inviteToken"])
-    r = client.post("/api/v1/members", json={"email": "third@example.com"}, headers={"X-CSRF-Token": session["csrfToken"]})
+    csrf = {"X-CSRF-Token": session["csrfToken"]}
+    # a viewer who may manage members can invite another viewer, not a member (inbox write it lacks)
+    r = client.post("/api/v1/members", json={"email": "third@example.com"}, headers=csrf)
+    assert r.status_code == 403 and r.json()["requiredScope"] == "conversations:write"
+    r = client.post("/api/v1/members", json={"email": "third@example.com", "role": "viewer"}, headers=csrf)
     assert r.status_code == 201
     r = client.patch(f"/api/v1/members/{inv['id']}", json={"permissions": {"bogus": "write"}}, headers=ws.headers)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "permissions"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from woes.core.errors import ProblemError
 from woes.events.service import Actor
 
 AREAS = (
@@ -27,6 +29,16 @@ AREA_SECTION: dict[str, str | None] = {
     "issues": "inbox", "knowledge": "knowledge", "agents": "agents", "channels": "channels",
     "webhooks": "webhooks", "keys": "keys", "analytics": None,
 }
+# The scope area that stands for each section when an API key (which has scopes, not sections) grants a
+# role: the sections behind an area above map back to it; the others are workspace settings, the widget
+# is a channel.
+SECTION_AREA: dict[str, str] = {
+    "inbox": "conversations", "automations": "workspace", "surveys": "workspace", "widget": "channels",
+    "keys": "keys", "data": "workspace", "macros": "workspace", "knowledge": "knowledge", "agents": "agents",
+    "channels": "channels", "webhooks": "webhooks", "members": "members",
+}
+assert set(SECTION_AREA) == set(SECTIONS) and set(SECTION_AREA.values()) <= set(AREAS)
+_LEVEL_RANK = {"none": 0, "read": 1, "write": 2}
 
 
 def default_permissions(role: str) -> dict[str, str]:
@@ -53,6 +65,39 @@ def scope_allows(granted: frozenset[str], needed: str) -> bool:
     return mode == "read" and f"{area}:write" in granted
 
 
+def operator_allows(role: str | None, permissions: dict[str, str], needed: str) -> bool:
+    """Whether an operator with this role and effective section permissions holds the scope `needed`.
+    `*` (everything, owners included) is the owner's alone."""
+    if needed == "*":
+        return role == "owner"
+    area, _, mode = needed.partition(":")
+    if area not in AREA_SECTION or mode not in ("read", "write"):
+        return False
+    section = AREA_SECTION[area]
+    if section is None:
+        return mode == "read" or role in ("owner", "admin")
+    level = permissions.get(section, "none")
+    return level == "write" or (mode == "read" and level == "read")
+
+
+def role_scopes(role: str, overrides: dict[str, Any] | None = None) -> frozenset[str]:
+    """The API scopes a member with this role and these section overrides holds (an owner: `*`)."""
+    if role == "owner":
+        return frozenset({"*"})
+    perms = effective_permissions(role, overrides)
+    return frozenset(s for s in ALL_SCOPES if s != "*" and operator_allows(role, perms, s))
+
+
+def beyond_holdings(missing: list[str], doing: str) -> ProblemError:
+    """The refusal for an action that would yield, grant or act on more than the caller holds."""
+    scope = next((m for m in missing if m in ALL_SCOPES), None)
+    extra: dict[str, Any] = {"missing": missing}
+    if scope is not None:
+        extra["requiredScope"] = scope
+    return ProblemError(403, "permission_denied",
+                        f"You cannot {doing}: it carries {', '.join(missing)}, which you do not hold.", extra=extra)
+
+
 @dataclass(frozen=True)
 class Principal:
     workspace_id: uuid.UUID
@@ -70,12 +115,39 @@ class Principal:
     def allows(self, needed: str) -> bool:
         if self.kind == "api_key":
             return scope_allows(self.scopes, needed)
-        area, _, mode = needed.partition(":")
-        section = AREA_SECTION.get(area)
-        if section is None:
-            return mode == "read" or self.role in ("owner", "admin")
-        level = self.permissions.get(section, "none")
-        return level == "write" or (mode == "read" and level == "read")
+        return operator_allows(self.role, self.permissions, needed)
+
+    # -- no credential can gain more than it holds ------------------------------------------------------
+    # Every action that yields, rotates, revokes or grants a credential or a role asks one of these
+    # whether the caller already holds everything that credential or role carries.
+
+    def missing_scopes(self, scopes: Iterable[str]) -> list[str]:
+        """The scopes among `scopes` this caller does not hold (`*` covers all, `x:write` covers `x:read`)."""
+        return [s for s in dict.fromkeys(scopes) if not self.allows(s)]
+
+    def covers(self, scopes: Iterable[str]) -> bool:
+        return not self.missing_scopes(scopes)
+
+    def missing_for_role(self, role: str, overrides: dict[str, Any] | None = None) -> list[str]:
+        """What a member with `role` and section `overrides` would hold that this caller does not: its
+        scopes (an owner's is `*`) and, section by section, its access levels (for an API key, the
+        section's scope, see SECTION_AREA)."""
+        if role == "owner":
+            return self.missing_scopes(["*"])
+        missing = self.missing_scopes(sorted(role_scopes(role, overrides)))
+        for section, level in effective_permissions(role, overrides).items():
+            if level == "none":
+                continue
+            if self.kind == "api_key":
+                scope = f"{SECTION_AREA[section]}:{level}"
+                if not self.allows(scope) and scope not in missing:
+                    missing.append(scope)
+            elif _LEVEL_RANK[self.permissions.get(section, "none")] < _LEVEL_RANK[level]:
+                missing.append(f"{section} section {level}")
+        return missing
+
+    def holds_role(self, role: str, overrides: dict[str, Any] | None = None) -> bool:
+        return not self.missing_for_role(role, overrides)
 
     @property
     def actor(self) -> Actor:

@@ -45,13 +45,13 @@ def get_key(key_id: uuid.UUID, p: KeysRead, db: ReadDB):
 @router.post("/keys/{key_id}/rotate", response_model=ApiKeyWithSecret, summary="Issue a new secret; the old one works for the grace period")
 def rotate_key(key_id: uuid.UUID, p: KeysWrite, db: WriteDB, body: ApiKeyRotate | None = None):
     body = body or ApiKeyRotate()
-    key, secret = service.do_rotate_key(db, p.workspace_id, key_id, body.grace_period_seconds, p.actor)
+    key, secret = service.do_rotate_key(db, p.workspace_id, key_id, body.grace_period_seconds, p)
     return {**service.key_view(key), "secret": secret}
 
 
 @router.delete("/keys/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key")
 def revoke_key(key_id: uuid.UUID, p: KeysWrite, db: WriteDB):
-    return service.do_revoke_key(db, p.workspace_id, key_id, p.actor)
+    return service.do_revoke_key(db, p.workspace_id, key_id, p)
 
 
 @router.get("/widget-keys", summary="List widget public keys")
@@ -62,7 +62,7 @@ def list_widget_keys(p: KeysRead, db: ReadDB, page: Page) -> dict:
 
 @router.post("/widget-keys", status_code=201, response_model=WidgetKeyOut)
 def create_widget_key(body: WidgetKeyCreate, p: KeysWrite, db: WriteDB):
-    return service.do_create_widget_key(db, p.workspace_id, body, p.actor)
+    return service.do_create_widget_key(db, p.workspace_id, body, p)
 
 
 @router.get("/widget-keys/{widget_key_id}", response_model=WidgetKeyOut)
@@ -72,10 +72,10 @@ def get_widget_key(widget_key_id: uuid.UUID, p: KeysRead, db: ReadDB):
 
 @router.patch("/widget-keys/{widget_key_id}", response_model=WidgetKeyOut)
 def update_widget_key(widget_key_id: uuid.UUID, body: WidgetKeyPatch, p: KeysWrite, db: WriteDB):
-    return service.do_update_widget_key(db, p.workspace_id, widget_key_id, body, p.actor)
+    return service.do_update_widget_key(db, p.workspace_id, widget_key_id, body, p)
 
 
 @router.delete("/widget-keys/{widget_key_id}", status_code=204)
 def delete_widget_key(widget_key_id: uuid.UUID, p: KeysWrite, db: WriteDB) -> Response:
-    service.do_delete_widget_key(db, p.workspace_id, widget_key_id, p.actor)
+    service.do_delete_widget_key(db, p.workspace_id, widget_key_id, p)
     return Response(status_code=204)

@@ -1,4 +1,9 @@
-"""API keys and widget keys: every change writes its event in the same transaction."""
+"""API keys and widget keys: every change writes its event in the same transaction.
+
+No credential can gain more than it holds: creating, rotating or revoking a key needs a caller who holds
+every scope of that key, and a widget key (it opens the widget channel to the public) needs channels:write
+and routes only to an agent of the caller's workspace. Callers pass their Principal; internal callers
+(`woes init`, the demo) pass a plain Actor and are trusted."""
 
 from __future__ import annotations
 
@@ -9,8 +14,9 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from woes.agents.models import Agent
 from woes.auth.cache import mark_auth_changed
-from woes.auth.principal import Principal
+from woes.auth.principal import Principal, beyond_holdings
 from woes.core.errors import ProblemError, validation_error
 from woes.core.scoping import get_in_workspace
 from woes.core.security import API_KEY_PREFIX, WIDGET_KEY_PREFIX, random_token, sha256_hex
@@ -20,6 +26,19 @@ from woes.keys.models import ApiKey, ApiKeySecret, WidgetKey
 from woes.keys.schemas import ApiKeyCreate, ApiKeyOut, WidgetKeyCreate, WidgetKeyOut, WidgetKeyPatch
 
 PREFIX_LEN = 14
+# What a widget key carries: the public may open conversations through the widget channel with it.
+WIDGET_KEY_SCOPES = ("channels:write",)
+
+
+def _actor(who: Principal | Actor) -> Actor:
+    return who.actor if isinstance(who, Principal) else who
+
+
+def _check_holds(who: Principal | Actor | None, scopes: list[str] | tuple[str, ...], doing: str) -> None:
+    if isinstance(who, Principal):
+        missing = who.missing_scopes(scopes)
+        if missing:
+            raise beyond_holdings(missing, doing)
 
 
 def _new_secret() -> str:
@@ -47,11 +66,7 @@ def do_create_key(
 ) -> tuple[ApiKey, str]:
     if body.expires_at is not None and body.expires_at <= utcnow():
         raise validation_error("expiresAt", "Must be in the future.")
-    if creator is not None:
-        beyond = [s for s in body.scopes if not creator.allows(s) or (s == "*" and creator.kind == "api_key" and "*" not in creator.scopes)]
-        if beyond:
-            raise ProblemError(403, "permission_denied", f"You cannot grant scopes you do not hold: {', '.join(beyond)}.",
-                               extra={"requiredScope": beyond[0]})
+    _check_holds(creator, body.scopes, "create this key")
     secret = _new_secret()
     key = ApiKey(
         workspace_id=workspace_id, name=body.name, prefix=secret[:PREFIX_LEN], scopes=body.scopes,
@@ -66,8 +81,12 @@ def do_create_key(
     return key, secret
 
 
-def do_rotate_key(session: Session, workspace_id: uuid.UUID, key_id: uuid.UUID, grace_seconds: int, actor: Actor) -> tuple[ApiKey, str]:
+def do_rotate_key(
+    session: Session, workspace_id: uuid.UUID, key_id: uuid.UUID, grace_seconds: int, who: Principal | Actor
+) -> tuple[ApiKey, str]:
     key = get_key(session, workspace_id, key_id)
+    _check_holds(who, key.scopes or [], "rotate this key (the new secret would be yours)")
+    actor = _actor(who)
     if key.revoked_at is not None:
         raise ProblemError(409, "conflict", "A revoked key cannot be rotated.")
     now = utcnow()
@@ -87,8 +106,10 @@ def do_rotate_key(session: Session, workspace_id: uuid.UUID, key_id: uuid.UUID, 
     return key, secret
 
 
-def do_revoke_key(session: Session, workspace_id: uuid.UUID, key_id: uuid.UUID, actor: Actor) -> ApiKey:
+def do_revoke_key(session: Session, workspace_id: uuid.UUID, key_id: uuid.UUID, who: Principal | Actor) -> ApiKey:
     key = get_key(session, workspace_id, key_id)
+    _check_holds(who, key.scopes or [], "revoke this key")
+    actor = _actor(who)
     if key.revoked_at is None:
         mark_auth_changed(session)
         key.revoked_at = utcnow()
@@ -108,7 +129,17 @@ def get_widget_key(session: Session, workspace_id: uuid.UUID, widget_key_id: uui
     return get_in_workspace(session, WidgetKey, workspace_id, widget_key_id, "Widget key")
 
 
-def do_create_widget_key(session: Session, workspace_id: uuid.UUID, body: WidgetKeyCreate, actor: Actor) -> WidgetKey:
+def _check_agent(session: Session, workspace_id: uuid.UUID, agent_id: uuid.UUID | None) -> None:
+    if agent_id is None:
+        return
+    if session.scalar(select(Agent.id).where(Agent.workspace_id == workspace_id, Agent.id == agent_id)) is None:
+        raise validation_error("agentId", "No agent with this id in the workspace.")
+
+
+def do_create_widget_key(session: Session, workspace_id: uuid.UUID, body: WidgetKeyCreate, who: Principal | Actor) -> WidgetKey:
+    _check_holds(who, WIDGET_KEY_SCOPES, "create a widget key")
+    _check_agent(session, workspace_id, body.agent_id)
+    actor = _actor(who)
     now = utcnow()
     wk = WidgetKey(workspace_id=workspace_id, name=body.name, agent_id=body.agent_id,
                    public_key=WIDGET_KEY_PREFIX + random_token(18), allowed_origins=body.allowed_origins,
@@ -120,8 +151,12 @@ def do_create_widget_key(session: Session, workspace_id: uuid.UUID, body: Widget
     return wk
 
 
-def do_update_widget_key(session: Session, workspace_id: uuid.UUID, widget_key_id: uuid.UUID, body: WidgetKeyPatch, actor: Actor) -> WidgetKey:
+def do_update_widget_key(
+    session: Session, workspace_id: uuid.UUID, widget_key_id: uuid.UUID, body: WidgetKeyPatch, who: Principal | Actor
+) -> WidgetKey:
     wk = get_widget_key(session, workspace_id, widget_key_id)
+    _check_holds(who, WIDGET_KEY_SCOPES, "change a widget key")
+    actor = _actor(who)
     changes = body.model_dump(exclude_unset=True)
     for field in ("name", "enabled", "allowed_origins"):
         if field in changes and changes[field] is None:
@@ -136,8 +171,10 @@ def do_update_widget_key(session: Session, workspace_id: uuid.UUID, widget_key_i
     return wk
 
 
-def do_delete_widget_key(session: Session, workspace_id: uuid.UUID, widget_key_id: uuid.UUID, actor: Actor) -> None:
+def do_delete_widget_key(session: Session, workspace_id: uuid.UUID, widget_key_id: uuid.UUID, who: Principal | Actor) -> None:
     wk = get_widget_key(session, workspace_id, widget_key_id)
+    _check_holds(who, WIDGET_KEY_SCOPES, "delete a widget key")
+    actor = _actor(who)
     data = widget_key_view(wk)
     session.delete(wk)
     record_event(session, workspace_id=workspace_id, type="widget_key.deleted", resource_type="widget_key",

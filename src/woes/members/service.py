@@ -1,4 +1,8 @@
-"""Members, invites and operator accounts. Each change writes its event in the same transaction."""
+"""Members, invites and operator accounts. Each change writes its event in the same transaction.
+
+No credential can gain more than it holds: inviting, changing or removing a member needs a caller who
+holds everything the member's role and section permissions carry (before and after the change; an
+owner carries `*`). The role an invite grants is fixed when it is made; accepting it cannot change it."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from woes.auth.cache import mark_auth_changed
-from woes.auth.principal import Principal, effective_permissions
+from woes.auth.principal import Principal, beyond_holdings, effective_permissions
 from woes.core.errors import ProblemError, conflict, not_found, validation_error
 from woes.core.security import hash_password, random_token, sha256_hex, verify_password
 from woes.db import utcnow
@@ -54,8 +58,13 @@ def _owner_count(session: Session, workspace_id: uuid.UUID) -> int:
     ) or 0
 
 
-def _may_manage_owners(p: Principal | None) -> bool:
-    return p is None or (p.kind == "operator" and p.role == "owner") or (p.kind == "api_key" and "*" in p.scopes)
+def _check_holds_role(p: Principal | None, role: str, overrides: dict[str, Any] | None, doing: str) -> None:
+    """Refuse (403) unless the caller holds everything `role` with `overrides` carries (None: internal caller)."""
+    if p is None:
+        return
+    missing = p.missing_for_role(role, overrides)
+    if missing:
+        raise beyond_holdings(missing, doing)
 
 
 def do_create_owner(session: Session, workspace_id: uuid.UUID, email: str, password: str, name: str | None, actor: Actor) -> Member:
@@ -79,8 +88,7 @@ def do_create_owner(session: Session, workspace_id: uuid.UUID, email: str, passw
 
 
 def do_invite_member(session: Session, workspace_id: uuid.UUID, body: MemberInvite, p: Principal) -> tuple[Member, User, str]:
-    if body.role == "owner" and not _may_manage_owners(p):
-        raise ProblemError(403, "permission_denied", "Only an owner can invite another owner.", extra={"requiredScope": "*"})
+    _check_holds_role(p, body.role, body.permissions, f"invite a member as {body.role} with these permissions")
     email = str(body.email).strip().lower()
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
@@ -108,11 +116,12 @@ def do_update_member(session: Session, workspace_id: uuid.UUID, member_id: uuid.
     changes = body.model_dump(exclude_unset=True)
     if "role" in changes and changes["role"] is None:
         raise validation_error("role", "cannot be null")
-    touches_owner = member.role == "owner" or changes.get("role") == "owner"
-    if touches_owner and not _may_manage_owners(p):
-        raise ProblemError(403, "permission_denied", "Only an owner can change an owner or grant ownership.",
-                           extra={"requiredScope": "*"})
-    if member.role == "owner" and changes.get("role") not in (None, "owner") and _owner_count(session, workspace_id) <= 1:
+    _check_holds_role(p, member.role, member.permissions, f"change this member (a {member.role})")
+    new_role = changes.get("role") or member.role
+    new_permissions = changes["permissions"] if "permissions" in changes else member.permissions
+    _check_holds_role(p, new_role, new_permissions, f"make this member {new_role} with these permissions")
+    if (member.role == "owner" and member.status == "active" and changes.get("role") not in (None, "owner")
+            and _owner_count(session, workspace_id) <= 1):
         raise conflict("The last owner cannot be demoted; make someone else owner first.")
     changed = []
     if changes.get("role") and changes["role"] != member.role:
@@ -134,11 +143,9 @@ def do_update_member(session: Session, workspace_id: uuid.UUID, member_id: uuid.
 
 def do_remove_member(session: Session, workspace_id: uuid.UUID, member_id: uuid.UUID, p: Principal) -> None:
     member, user = get_member(session, workspace_id, member_id)
-    if member.role == "owner":
-        if not _may_manage_owners(p):
-            raise ProblemError(403, "permission_denied", "Only an owner can remove an owner.", extra={"requiredScope": "*"})
-        if member.status == "active" and _owner_count(session, workspace_id) <= 1:
-            raise conflict("The last owner cannot be removed.")
+    _check_holds_role(p, member.role, member.permissions, f"remove this member (a {member.role})")
+    if member.role == "owner" and member.status == "active" and _owner_count(session, workspace_id) <= 1:
+        raise conflict("The last owner cannot be removed.")
     data = member_view(member, user)
     mark_auth_changed(session)
     session.delete(member)
