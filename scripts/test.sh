@@ -7,4 +7,4 @@ python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -e '.[test]'
 .venv/bin/ruff check src tests bench
-exec .venv/bin/pytest "$@"
+exec .venv/bin/pytest -n auto "$@"

@@ -292,20 +292,39 @@ def test_snooze_reopens_on_time_through_job_queue(client, ws, runtime):
     assert ev.payload["reason"] == "snooze_ended"
 
 
+def _due_unsnooze_jobs(runtime, conversation_id: str) -> list:
+    from woes.conversations.service import UNSNOOZE_JOB
+
+    return [j for j in runtime.queue.list_jobs() if j.name == UNSNOOZE_JOB and j.payload["conversationId"] == conversation_id
+            and j.status == "queued"]
+
+
+def _run_as_the_worker_would(runtime, job) -> None:
+    """Run a queued job's handler now, as a worker does when its time comes (no waiting for the clock)."""
+    from woes.jobs.registry import JobContext, get_spec
+
+    get_spec(job.name).func(JobContext(db=runtime.db, job_id=str(job.id), attempt=1), job.payload)
+
+
 def test_unsnooze_cancels_the_reopen(client, ws, runtime):
     c = conversation(client, ws)
     client.patch(f"/api/v1/conversations/{c['id']}", json={"status": "solved"}, headers=ws.headers)
-    until = utcnow() + timedelta(seconds=0.5)
+    until = utcnow() + timedelta(hours=1)
     client.post(f"/api/v1/conversations/{c['id']}/snooze", json={"until": until.isoformat()}, headers=ws.headers)
     client.post(f"/api/v1/conversations/{c['id']}/unsnooze", headers=ws.headers)
-    time.sleep(0.6)
-    stop = threading.Event()
-    worker = threading.Thread(target=runtime.queue.run_worker, args=(stop,), kwargs={"concurrency": 1}, daemon=True)
-    worker.start()
-    time.sleep(2)
-    stop.set()
-    worker.join(20)
-    assert client.get(f"/api/v1/conversations/{c['id']}", headers=ws.headers).json()["status"] == "solved"
+    [job] = _due_unsnooze_jobs(runtime, c["id"])
+    before = len(events_of(runtime, ws.id, ["conversation.updated"]))
+    _run_as_the_worker_would(runtime, job)  # the hour has passed: the job of the cancelled snooze runs
+    conv = client.get(f"/api/v1/conversations/{c['id']}", headers=ws.headers).json()
+    assert conv["status"] == "solved" and conv["snoozedUntil"] is None
+    assert len(events_of(runtime, ws.id, ["conversation.updated"])) == before  # it changed nothing
+    # The control: the job of a snooze that still stands does reopen the conversation.
+    client.post(f"/api/v1/conversations/{c['id']}/snooze", json={"until": (until + timedelta(hours=1)).isoformat()},
+                headers=ws.headers)
+    standing = [j for j in _due_unsnooze_jobs(runtime, c["id"]) if j.id != job.id]
+    assert len(standing) == 1
+    _run_as_the_worker_would(runtime, standing[0])
+    assert client.get(f"/api/v1/conversations/{c['id']}", headers=ws.headers).json()["status"] == "open"
 
 
 def test_merge_keeps_all_messages_in_time_order(client, ws, runtime):

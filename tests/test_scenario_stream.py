@@ -3,41 +3,20 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 
 import httpx
 import pytest
-import uvicorn
+from support.live_server import serving
 
 from woes.app import create_app
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def live_server(settings, runtime):
-    app = create_app(settings, runtime, background=True, migrate=False)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    yield base
-    server.should_exit = True
-    thread.join(20)
+    with serving(create_app(settings, runtime, background=True, migrate=False)) as base:
+        yield base
 
 
 class StreamReader(threading.Thread):
@@ -136,14 +115,18 @@ def test_stream_filters_by_permission_and_workspace(live_server, ws, make_worksp
     assert reader.connected.wait(10)
     with httpx.Client(base_url=live_server, headers=ws.headers, timeout=20) as c:
         cust = c.post("/api/v1/customers", json={"name": "Cy"}).json()           # customers:* → not visible
+        cust_id = cust["id"]
         c.post("/api/v1/conversations", json={"customer": {"id": cust["id"]}, "subject": "visible"})
     with httpx.Client(base_url=live_server, headers=other.headers, timeout=20) as c:
         cust = c.post("/api/v1/customers", json={"name": "Other"}).json()
         c.post("/api/v1/conversations", json={"customer": {"id": cust["id"]}, "subject": "other workspace"})
-    assert _wait_for(lambda: any(e["type"] == "conversation.created" for e in reader.events))
-    time.sleep(1.5)
+    with httpx.Client(base_url=live_server, headers=ws.headers, timeout=20) as c:  # committed after all of the above
+        c.post("/api/v1/conversations", json={"customer": {"id": cust_id}, "subject": "sentinel"})
+    # Events reach the stream in commit order: once the sentinel is there, anything it filtered out has passed.
+    assert _wait_for(lambda: any(e.get("data", {}).get("subject") == "sentinel" for e in reader.events))
     reader.stop.set()
     assert {e["type"] for e in reader.events} == {"conversation.created"}
+    assert [e["data"]["subject"] for e in reader.events] == ["visible", "sentinel"]
     assert all(e["workspaceId"] == str(ws.id) for e in reader.events)
     r = httpx.get(live_server + "/api/v1/events/stream", headers={"Authorization": "Bearer woesk_nope"})
     assert r.status_code == 401

@@ -3,13 +3,23 @@
 One code path for SQLite (embedded default) and PostgreSQL (scale-out). Handlers and services get a
 `Session`; write transactions on SQLite start with BEGIN IMMEDIATE so that concurrent writers queue on
 the busy timeout instead of failing on a lock upgrade.
+
+Write turns: the server's request handlers take a turn (`Database.write_turns.turn()`) on the event loop
+*before* they take a thread from the pool for a write transaction. On SQLite one turn at a time (SQLite has
+one writer); on PostgreSQL a few more than the connection pool can serve at once. Waiting for a turn holds
+no thread, so the transaction that holds SQLite's write lock always finds a thread to commit on; before,
+hundreds of writers each held a pool thread while waiting on the busy timeout and the holder's commit
+could not get one (`database is locked` after 30 s). A request that cannot get a turn within the wait
+budget, or arrives when the queue is full, is refused with 503 and Retry-After.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,12 +72,58 @@ class UTCDateTime(TypeDecorator):
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
+class WritesOverloaded(Exception):
+    """No write turn could be had in time: the caller answers 503 with Retry-After."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("the database is busy with other writes")
+        self.retry_after = retry_after
+
+
+class WriteTurns:
+    """Admission of request handlers to write transactions, on the event loop (see the module docstring)."""
+
+    def __init__(self, slots: int, *, wait_seconds: float = 20.0, max_waiting: int = 5000) -> None:
+        self.slots, self.wait_seconds, self.max_waiting = slots, wait_seconds, max_waiting
+        self.waiting = 0
+        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        sem = self._per_loop.get(loop)
+        if sem is None:
+            sem = self._per_loop[loop] = asyncio.Semaphore(self.slots)
+        return sem
+
+    @asynccontextmanager
+    async def turn(self, *, patient: bool = False) -> AsyncIterator[None]:
+        """Hold a write turn. `patient`: wait as long as it takes (to record what an answered request did)."""
+        sem = self._semaphore()
+        if self.waiting >= self.max_waiting and not patient:
+            raise WritesOverloaded(retry_after=max(1, round(self.wait_seconds / 4)))
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(sem.acquire(), timeout=None if patient else self.wait_seconds)
+        except TimeoutError:
+            raise WritesOverloaded(retry_after=max(1, round(self.wait_seconds / 4))) from None
+        finally:
+            self.waiting -= 1
+        try:
+            yield
+        finally:
+            sem.release()
+
+
 class Database:
     """Engine + session factory for one database URL."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 40) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 40, write_wait_seconds: float = 20.0,
+                 max_waiting_writes: int = 5000) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        # SQLite has one writer; PostgreSQL gets a share of the pool (reads, workers and the relay need the rest).
+        self.write_turns = WriteTurns(1 if self.is_sqlite else max(4, min(pool_size, 20) // 2),
+                                      wait_seconds=write_wait_seconds, max_waiting=max_waiting_writes)
         self.queue: Any = None  # the JobQueue, attached by Runtime.build
         self.files_dir: str = "files"  # where stored files live, set by Runtime.build
         if self.is_sqlite:

@@ -21,14 +21,14 @@ def create_agent(client, ws, **body) -> dict[str, Any]:
 
 
 def create_source(client, ws, content: str = "# Guide\n\nHello.", type_: str = "markdown", *, scanned: bool = False,
-                  name: str = "Docs") -> dict[str, Any]:
+                  name: str = "Docs", runtime: Any = None) -> dict[str, Any]:
     r = client.post("/api/v1/sources", json={"name": name, "type": type_, "content": content}, headers=ws.headers)
     assert r.status_code == 201, r.text
     source = r.json()
     if scanned:
         from woes.knowledge.scanning import run_scan
 
-        run_scan(client.app.state.runtime.db, ws.id, uuid.UUID(source["id"]), uuid.UUID(source["lastScan"]["id"]))
+        run_scan((runtime or client.app.state.runtime).db, ws.id, uuid.UUID(source["id"]), uuid.UUID(source["lastScan"]["id"]))
     return source
 
 

@@ -443,11 +443,10 @@ def test_429_honours_retry_after_up_to_the_cap_and_fails_after_one_retry(make_ap
     for _ in range(2):
         api.script.append(_script_status(429, {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}},
                                          {"Retry-After": "3600"}))
-    started = time.monotonic()
-    with _provider(api, max_retry_wait=0.3) as provider, pytest.raises(ProviderError, match="HTTP 429") as err:
+    waits: list[float] = []
+    with _provider(api, max_retry_wait=0.3, sleep=waits.append) as provider, pytest.raises(ProviderError, match="HTTP 429") as err:
         provider.compose(_request())
-    elapsed = time.monotonic() - started
-    assert 0.25 <= elapsed < 3
+    assert waits == [0.3]  # Retry-After: 3600, capped at max_retry_wait
     assert len(api.requests) == 2
     assert "slow down" in str(err.value)
 
@@ -497,10 +496,8 @@ def test_timeout_raises_provider_error(make_api, kind: str) -> None:
         return False
 
     api.script.append(slow)
-    started = time.monotonic()
     with _provider(api, timeout=0.4) as provider, pytest.raises(ProviderError, match="timed out"):
         provider.compose(_request())
-    assert time.monotonic() - started < 1.4
     assert len(api.requests) == 1  # a timeout is not retried
 
 

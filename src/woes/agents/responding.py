@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 
 from woes.agents.models import Agent, AgentRun
 from woes.agents.providers import get_provider
-from woes.agents.runtime import RunContext, answer_question
+from woes.agents.runtime import RunContext, answer_question, do_record_run
 from woes.agents.service import do_create_draft, get_agent
 from woes.auth.principal import Principal
 from woes.config import get_settings
 from woes.conversations import service as conversations
 from woes.conversations.models import Conversation, Message
 from woes.conversations.schemas import MessageCreate
+from woes.db import Database
 from woes.events.models import DomainEvent
 from woes.events.service import Actor
 from woes.jobs import enqueue
@@ -42,10 +43,13 @@ def configured_provider() -> Any:
     return _PROVIDER_CACHE[key]
 
 
-def do_answer(session: Session, workspace_id: uuid.UUID, agent_id: uuid.UUID, question: str) -> AgentRun:
-    """A direct question (`POST /api/v1/agents/{id}/answer`): decided and recorded synchronously."""
-    agent = get_agent(session, workspace_id, agent_id)
-    return answer_question(session, agent, question, context=RunContext(trigger="direct"), provider=configured_provider())
+def decide_direct_answer(db: Database, workspace_id: uuid.UUID, agent_id: uuid.UUID, question: str) -> AgentRun:
+    """A direct question (`POST /api/v1/agents/{id}/answer`), decided on a read with no transaction open
+    while the provider composes; the caller stores it with `do_record_run` in one short write."""
+    with db.reading() as session:
+        agent = get_agent(session, workspace_id, agent_id)
+        return answer_question(session, agent, question, context=RunContext(trigger="direct"), provider=configured_provider(),
+                               record=False)
 
 
 def notice_customer_message(session: Session, event: DomainEvent) -> None:
@@ -76,9 +80,11 @@ def _history(session: Session, conv: Conversation, before: Message) -> list[tupl
     return [(m.author_type, m.body) for m in reversed(rows)]
 
 
-def respond_to_message(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID) -> AgentRun | None:
-    """Decide once for this customer message and act on the outcome. None when there is nothing to do."""
-    conv = session.scalar(select(Conversation).where(Conversation.id == conversation_id, Conversation.workspace_id == workspace_id))
+def _pending_reply(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID, *,
+                   for_update: bool = False) -> tuple[Conversation, Message, Agent] | None:
+    """The conversation, customer message and agent when the agent still has to decide on this message."""
+    stmt = select(Conversation).where(Conversation.id == conversation_id, Conversation.workspace_id == workspace_id)
+    conv = session.scalar(stmt.with_for_update() if for_update else stmt)
     msg = session.scalar(select(Message).where(Message.id == message_id, Message.conversation_id == conversation_id))
     if conv is None or msg is None or msg.author_type != "customer":
         return None
@@ -89,17 +95,37 @@ def respond_to_message(session: Session, workspace_id: uuid.UUID, conversation_i
     agent = session.scalar(select(Agent).where(Agent.id == conv.agent_id, Agent.workspace_id == workspace_id))
     if agent is None or agent.mode == "off":
         return None
-    run = answer_question(session, agent, msg.body, provider=configured_provider(), context=RunContext(
-        trigger="conversation", conversation_id=conv.id, message_id=msg.id, history=_history(session, conv, msg)))
-    actor = Actor("agent", str(agent.id))
-    if run.outcome == "handoff":
-        conversations.do_hand_to_humans(session, workspace_id, conv.id, run.handoff_reason or "The agent handed off.", actor)
-        if agent.mode == "auto_reply":
+    return conv, msg, agent
+
+
+def respond_to_message(db: Database, workspace_id: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID) -> AgentRun | None:
+    """Decide once for this customer message and act on the outcome. None when there is nothing to do.
+
+    Retrieval, judging and the provider's composition run on a read with no transaction open; the run and
+    what follows from it (reply, draft or handoff) are written in one short transaction, after checking
+    again that nothing changed meanwhile (a takeover, another worker's decision, the agent switched)."""
+    with db.reading() as session:
+        pending = _pending_reply(session, workspace_id, conversation_id, message_id)
+        if pending is None:
+            return None
+        conv, msg, agent = pending
+        run = answer_question(session, agent, msg.body, provider=configured_provider(), record=False, context=RunContext(
+            trigger="conversation", conversation_id=conv.id, message_id=msg.id, history=_history(session, conv, msg)))
+    with db.transaction() as session:
+        pending = _pending_reply(session, workspace_id, conversation_id, message_id, for_update=True)
+        if pending is None or pending[2].id != agent.id:
+            return None
+        conv, _msg, agent = pending
+        do_record_run(session, run)
+        actor = Actor("agent", str(agent.id))
+        if run.outcome == "handoff":
+            conversations.do_hand_to_humans(session, workspace_id, conv.id, run.handoff_reason or "The agent handed off.", actor)
+            if agent.mode == "auto_reply":
+                _send(session, agent, conv, run)
+        elif agent.mode == "auto_reply":
             _send(session, agent, conv, run)
-    elif agent.mode == "auto_reply":
-        _send(session, agent, conv, run)
-    else:
-        do_create_draft(session, run, run.text, run.citations)
+        else:
+            do_create_draft(session, run, run.text, run.citations)
     return run
 
 

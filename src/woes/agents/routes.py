@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from woes.agents import responding, service
 from woes.agents.models import Agent, AgentRun, Draft
+from woes.agents.runtime import do_record_run
 from woes.agents.schemas import AgentCreate, AgentPatch, DraftApprove, DraftReject, DraftStatus, QuestionIn
-from woes.auth.deps import ReadDB, WriteDB, require
+from woes.auth.deps import ReadDB, WriteDB, require, run_write
 from woes.auth.principal import Principal
 from woes.conversations import service as conversations
 from woes.core.pagination import Page, paginate
@@ -29,8 +31,11 @@ def _can_write(p: Principal) -> bool:
 # -- agents ------------------------------------------------------------------------------------------
 
 @router.post("/agents/{agent_id}/answer", summary="Ask the agent a question directly (answer, clarify or handoff)")
-def answer(agent_id: uuid.UUID, body: QuestionIn, p: Read, db: WriteDB) -> dict:
-    return service.run_view(responding.do_answer(db, p.workspace_id, agent_id, body.question))
+async def answer(agent_id: uuid.UUID, body: QuestionIn, p: Read, request: Request) -> dict:
+    """Decided with no transaction open (a remote provider may take seconds), then recorded in one short write."""
+    db = request.app.state.runtime.db
+    run = await run_in_threadpool(responding.decide_direct_answer, db, p.workspace_id, agent_id, body.question)
+    return await run_write(request, lambda session: service.run_view(do_record_run(session, run)))
 
 
 @router.get("/agents", summary="List agents, newest first (instructions only with agents:write)")

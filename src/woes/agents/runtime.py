@@ -25,6 +25,7 @@ from woes.agents.providers.offline import OfflineProvider
 from woes.agents.verification import verify
 from woes.core.caching import remember
 from woes.core.redaction import redact
+from woes.core.scoping import get_in_workspace
 from woes.events.service import Actor, record_event
 from woes.knowledge.evidence import search_text
 from woes.knowledge.models import Chunk, Endpoint, Source
@@ -220,7 +221,8 @@ def _handoff_text(reason: str) -> str:
 
 def answer_question(session: Session, agent: Agent, question: str, *, context: RunContext | None = None,
                     provider: Provider | None = None, record: bool = True) -> AgentRun:
-    """Decide and record one outcome for `question`. Runs inside the caller's transaction."""
+    """Decide one outcome for `question`, and record it in the caller's transaction unless `record` is False
+    (then `do_record_run` stores it later: a slow provider never holds a write transaction)."""
     ctx = context or RunContext()
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -302,9 +304,18 @@ def answer_question(session: Session, agent: Agent, question: str, *, context: R
                    handoff_reason=reason if outcome == "handoff" else None, provider=str(provider_info.get("name"))[:32],
                    trace=trace, latency_ms=latency)
     if record:
-        session.add(run)
-        session.flush()
-        _record_outcome_events(session, run)
+        do_record_run(session, run)
+    return run
+
+
+def do_record_run(session: Session, run: AgentRun) -> AgentRun:
+    """Store a decided run with its outcome events (one short write: decide with `record=False` on a read
+    session first, so that no write transaction is open while a provider composes). 404 when the agent was
+    deleted in between."""
+    get_in_workspace(session, Agent, run.workspace_id, run.agent_id, "Agent")
+    session.add(run)
+    session.flush()
+    _record_outcome_events(session, run)
     return run
 
 

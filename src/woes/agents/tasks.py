@@ -12,9 +12,8 @@ outbox_consumer(notice_customer_message)
 
 @job_handler(RESPOND_JOB, max_attempts=3, base_backoff_seconds=5)
 def respond_job(ctx: JobContext, payload: dict[str, Any]) -> None:
-    with ctx.db.transaction() as session:
-        respond_to_message(session, uuid.UUID(payload["workspaceId"]), uuid.UUID(payload["conversationId"]),
-                           uuid.UUID(payload["messageId"]))
+    respond_to_message(ctx.db, uuid.UUID(payload["workspaceId"]), uuid.UUID(payload["conversationId"]),
+                       uuid.UUID(payload["messageId"]))
 
 
 LEARN_ATTEMPTS = 3

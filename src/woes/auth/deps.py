@@ -6,8 +6,9 @@ lists it (`x-required-scope`, see woes.app)."""
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -16,6 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from woes.auth.principal import ALL_SCOPES, Principal
 from woes.auth.service import NO_CREDENTIALS, AuthFailure
 from woes.core.errors import ProblemError
+from woes.db import Database, WritesOverloaded
+
+T = TypeVar("T")
 
 
 async def current_principal(request: Request) -> Principal:
@@ -58,10 +62,49 @@ async def read_session(request: Request) -> AsyncIterator[Session]:
             session.close()
 
 
-def write_session(request: Request) -> Iterator[Session]:
-    """One transaction per mutating request, committed before the response is sent."""
-    with _runtime(request).db.transaction() as session:
-        yield session
+def _overloaded(exc: WritesOverloaded) -> ProblemError:
+    return ProblemError(503, "upstream_unavailable", f"The database is busy with other writes; retry in {exc.retry_after} s.",
+                        headers={"Retry-After": str(exc.retry_after)})
+
+
+@asynccontextmanager
+async def write_turn(db: Database) -> AsyncIterator[None]:
+    """This request's turn to write (woes.db.WriteTurns), taken on the event loop before any thread; 503 with
+    Retry-After when none comes in time."""
+    try:
+        async with db.write_turns.turn():
+            yield
+    except WritesOverloaded as exc:
+        raise _overloaded(exc) from None
+
+
+async def write_session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per mutating request, committed before the response is sent. The write turn is held
+    from before the handler's thread starts until the commit returns."""
+    db = _runtime(request).db
+    async with write_turn(db):
+        session = db.session(write=True)
+        try:
+            yield session
+            await run_in_threadpool(session.commit)
+        except BaseException:
+            await run_in_threadpool(session.rollback)
+            raise
+        finally:
+            session.close()
+
+
+async def run_write(request: Request, work: Callable[[Session], T]) -> T:
+    """Run `work` in one write transaction on a pool thread, after taking this request's write turn: for
+    handlers that do slow work (parsing, network calls) first and write only at the end."""
+    db = _runtime(request).db
+
+    def transaction() -> T:
+        with db.transaction() as session:
+            return work(session)
+
+    async with write_turn(db):
+        return await run_in_threadpool(transaction)
 
 
 ReadDB = Annotated[Session, Depends(read_session, scope="function")]

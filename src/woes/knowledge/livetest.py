@@ -9,6 +9,7 @@ import json
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -133,10 +134,21 @@ def validate_response(ep: Endpoint, status: int, content_type: str, body: bytes)
             "documentedStatuses": sorted(codes)}
 
 
-def run_live_test(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUID, body: LiveTestIn, actor: Actor) -> dict[str, Any]:
-    from woes.config import get_settings
-    from woes.core.safefetch import FetchError
+@dataclass
+class LiveTestPlan:
+    """What a guarded live test will send, checked and loaded from the database before any network call."""
 
+    endpoint: Endpoint
+    method: str
+    url: str
+    headers: dict[str, str]
+    content: bytes | None
+    auth: SourceAuth | None
+    secrets: dict[str, str]
+
+
+def plan_live_test(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUID, body: LiveTestIn) -> LiveTestPlan:
+    """Check that this endpoint may be tested and load what the request needs (a read; no network)."""
     get_source(session, workspace_id, source_id)
     ep = session.scalar(select(Endpoint).where(Endpoint.id == body.endpoint_id, Endpoint.source_id == source_id,
                                                Endpoint.workspace_id == workspace_id))
@@ -153,21 +165,29 @@ def run_live_test(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUI
         raise validation_error("endpointId", f"{ep.operation_key} is not an HTTP operation.")
     if any(h.lower() in ("authorization", "cookie", "proxy-authorization") for h in body.headers):
         raise validation_error("headers", "Credentials come from the source's auth settings, not from the request.")
-    fetcher = get_settings().safe_fetcher()
-    url = _url(ep, body)
     headers = {"Accept": "application/json, */*;q=0.5", **body.headers}
     content = None
     if body.body is not None:
         content = json.dumps(body.body).encode()
         headers.setdefault("Content-Type", "application/json")
-    result: dict[str, Any] = {"object": "live_test", "endpointId": str(ep.id), "operationKey": ep.operation_key,
-                              "method": method, "url": redact(url.split("?", 1)[0])}
     auth = session.get(SourceAuth, source_id)
     secrets = credentials(auth) if auth is not None else {}
+    return LiveTestPlan(ep, method, _url(ep, body), headers, content, auth, secrets)
+
+
+def perform_live_test(plan: LiveTestPlan) -> dict[str, Any]:
+    """Send the planned request through the safe fetcher; the sanitized result (no database, no transaction)."""
+    from woes.config import get_settings
+    from woes.core.safefetch import FetchError
+
+    ep, url, headers = plan.endpoint, plan.url, dict(plan.headers)
+    fetcher = get_settings().safe_fetcher()
+    result: dict[str, Any] = {"object": "live_test", "endpointId": str(ep.id), "operationKey": ep.operation_key,
+                              "method": plan.method, "url": redact(url.split("?", 1)[0])}
     started = time.perf_counter()
     try:
-        url = _apply_auth(auth, secrets, url, headers, fetcher)
-        got = fetcher.request(method, url, headers=headers, content=content)
+        url = _apply_auth(plan.auth, plan.secrets, url, headers, fetcher)
+        got = fetcher.request(plan.method, url, headers=headers, content=plan.content)
     except FetchError as exc:
         result.update(status=None, latencyMs=round((time.perf_counter() - started) * 1000, 1), headers={}, body=None,
                       validation=None, error=str(exc))
@@ -178,10 +198,14 @@ def run_live_test(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUI
                       headers=redact_headers(dict(got.headers)), body=redact(text), bodyTruncated=len(got.content) > BODY_LIMIT,
                       validation=validate_response(ep, got.status, ctype, got.content), error=None)
     blob = json.dumps(result)
-    for value in secrets.values():  # belt and braces: a server that echoes the credential back
+    for value in plan.secrets.values():  # belt and braces: a server that echoes the credential back
         if value and value in blob:
             blob = blob.replace(value, "[REDACTED:credential]")
-    result = json.loads(blob)
+    return json.loads(blob)
+
+
+def do_record_live_test(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUID, result: dict[str, Any],
+                        actor: Actor) -> dict[str, Any]:
     record_event(session, workspace_id=workspace_id, type="source.live_test_completed", resource_type="source",
                  resource_id=source_id, data=result, actor=actor)
     return result

@@ -208,21 +208,25 @@ def _result(q: dict[str, Any], run: Any, evaluation_: dict[str, Any], error: str
 
 def _answer_one(db: Database, workspace_id: uuid.UUID, lab_run_id: uuid.UUID, q: dict[str, Any], provider: Any,
                 pending_save: list[dict[str, Any]] | None) -> dict[str, Any] | None:
-    """Answer and score one question in its own transaction (saving `pending_save` as the results so far
-    in the same transaction, when given). None when the lab run is gone."""
-    from woes.agents.runtime import RunContext, answer_question
+    """Answer one question, then record and score it in one short transaction (saving `pending_save` as the
+    results so far in the same transaction, when given). None when the lab run is gone."""
+    from woes.agents.runtime import RunContext, answer_question, do_record_run
 
-    with db.transaction() as s:
+    def lab_agent(s: Any) -> Agent | None:
         row = s.execute(select(LabRun.id, LabRun.agent_id).where(
             LabRun.id == lab_run_id, LabRun.workspace_id == workspace_id)).first()
-        if row is None:
-            return None
-        agent = s.scalar(select(Agent).where(Agent.id == row.agent_id, Agent.workspace_id == workspace_id))
+        return None if row is None else s.scalar(select(Agent).where(Agent.id == row.agent_id, Agent.workspace_id == workspace_id))
+
+    with db.reading() as s:  # decided with no transaction open while a provider composes
+        agent = lab_agent(s)
         if agent is None:
             return None
         run = answer_question(s, agent, q["question"], context=RunContext(trigger="lab", lab_run_id=lab_run_id),
-                              provider=provider)
-        s.flush()
+                              provider=provider, record=False)
+    with db.transaction() as s:
+        if lab_agent(s) is None:
+            return None  # deleted meanwhile
+        do_record_run(s, run)
         payloads = s.scalars(select(DomainEvent.payload).where(
             DomainEvent.workspace_id == workspace_id, DomainEvent.resource_id == str(run.id))).all()
         extra = [run.question or "", *(json.dumps(p, ensure_ascii=False, default=str) for p in payloads)]

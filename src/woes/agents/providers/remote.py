@@ -25,7 +25,7 @@ import ipaddress
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -125,6 +125,7 @@ class RemoteProvider:
         max_tokens: int = 700,
         allowlist: Sequence[str] | str = (),
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not model or not model.strip():
             raise ValueError(f"{self.label} needs a model name (WOES_AGENT_MODEL)")
@@ -136,6 +137,7 @@ class RemoteProvider:
         self.timeout = float(timeout)
         self.max_tokens = int(max_tokens)
         self.max_retry_wait = float(max_retry_wait)
+        self._sleep = sleep  # injectable: tests check the wait without waiting
         self._api_key = _api_key(api_key)
         entries = parse_allowlist(allowlist) if isinstance(allowlist, str) else tuple(allowlist)
         if explicit:
@@ -224,7 +226,7 @@ class RemoteProvider:
                     "agent provider answered HTTP %s; retrying once in %.1f s", result.status, wait,
                     extra={"provider": self.name, "model": self.model, "status": result.status},
                 )
-                time.sleep(wait)
+                self._sleep(wait)
                 continue
             reason = self._status_reason(result)
             log.warning("agent provider failed: %s", reason, extra={"provider": self.name, "model": self.model,
