@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 
 from woes import __version__
 from woes.config import Settings, get_settings
+from woes.core.clientaddr import ClientAddressMiddleware
 from woes.core.errors import install_error_handlers
 from woes.core.middleware import (
     AuthMiddleware,
@@ -114,10 +115,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
-    # Added innermost first: the request passes RequestContext → BodyLimit → Auth → RateLimit → Idempotency.
+    # Added innermost first: the request passes ClientAddress → RequestContext → BodyLimit → Auth → RateLimit
+    # → Idempotency.
     app.add_middleware(IdempotencyMiddleware, runtime=runtime, ttl_hours=settings.idempotency_ttl_hours)
     app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute, redis_url=settings.redis_url)
     app.add_middleware(AuthMiddleware, runtime=runtime)
     app.add_middleware(BodyLimitMiddleware, json_limit=settings.max_json_body_bytes, upload_limit=settings.max_upload_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies)
     return app

@@ -96,7 +96,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_json)
     _load_job_modules()
     app = create_app(settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    # proxy_headers off: uvicorn would trust X-Forwarded-For from 127.0.0.1 by default; the app reads it only
+    # from WOES_TRUSTED_PROXIES (woes.core.clientaddr).
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, proxy_headers=False)
     return 0
 
 

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         2.0, description="How long a resolved API key/session is cached per process (changes clear it at once).")
     session_ttl_hours: int = Field(24 * 14, description="Operator web session lifetime.")
     cookie_secure: bool = Field(False, description="Mark session cookies Secure (set true behind HTTPS).")
+    trusted_proxies: str = Field(
+        "", description="Comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For (and -Proto) is "
+        "believed; empty: none, the client address is the socket peer.")
     outbound_allowlist: str = Field(
         "", description="Comma-separated hosts, host:port or CIDRs that outbound fetches may reach even when private "
         "(e.g. an internal docs server, or 127.0.0.1:8080 in tests). Everything private is refused otherwise.")
@@ -56,6 +59,14 @@ class Settings(BaseSettings):
         "", validate_default=True, description="Model name; required for openai and anthropic (e.g. gpt-4o-mini).")
     log_level: str = Field("INFO", description="Python log level.")
     log_json: bool = Field(True, description="Structured JSON logs (redacted).")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_trusted_proxies(cls, v: str) -> str:
+        from woes.core.clientaddr import parse_trusted_proxies
+
+        parse_trusted_proxies(v)
+        return v
 
     @field_validator("outbound_allowlist")
     @classmethod

@@ -10,10 +10,8 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
-
 from woes.auth.cache import PrincipalCache
+from woes.auth.throttle import LoginGuard, make_store
 from woes.config import Settings
 from woes.db import Database
 from woes.events.bus import EventBus, RedisEventBus
@@ -33,7 +31,7 @@ class Runtime:
     queue: JobQueue
     relay: OutboxRelay
     usage: UsageRecorder
-    login_limiter: MovingWindowRateLimiter
+    login_guard: LoginGuard
     auth_cache: PrincipalCache
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -50,11 +48,11 @@ class Runtime:
         queue = make_queue(db, settings.effective_job_backend)
         db.queue = queue
         db.files_dir = str((settings.data_dir / "files").resolve())
-        login_limiter = MovingWindowRateLimiter(storage_from_string(settings.redis_url or "memory://"))
+        login_guard = LoginGuard(make_store(settings.redis_url))  # failure windows shared through Redis when set
         auth_cache = PrincipalCache(ttl=settings.auth_cache_seconds)
         bus.subscribe(auth_cache.on_event)
         return cls(settings=settings, db=db, bus=bus, queue=queue, relay=OutboxRelay(db, bus), usage=UsageRecorder(db),
-                   login_limiter=login_limiter, auth_cache=auth_cache)
+                   login_guard=login_guard, auth_cache=auth_cache)
 
     def start(self, *, workers: int | None = None, relay: bool = True) -> None:
         """Start background services: key-usage flusher, outbox relay and `workers` job threads."""

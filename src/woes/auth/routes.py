@@ -5,21 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from limits import parse
 
 from woes.auth import service
 from woes.auth.deps import WriteDB, current_principal
 from woes.auth.principal import Principal
 from woes.config import get_settings
+from woes.core.clientaddr import client_ip
 from woes.core.errors import ProblemError
 from woes.members import service as members_service
 from woes.members.models import Member, User
 from woes.members.schemas import AcceptInviteIn, LoginIn
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
-
-# Brute-force guard, on top of the general per-IP budget: 10 attempts per 5 minutes per email and per IP.
-_LOGIN_LIMIT = parse("10/5minute")
 
 
 def _set_session_cookies(response: Response, token: str, csrf: str) -> None:
@@ -38,12 +35,9 @@ def _signed_in(member: Member, user: User, csrf: str) -> dict[str, Any]:
 
 @router.post("/login", summary="Sign in with email and password (sets the session cookie)")
 def login(body: LoginIn, request: Request, response: Response, db: WriteDB) -> dict:
-    ip = request.client.host if request.client else "unknown"
     email = str(body.email).lower()
-    limiter = request.app.state.runtime.login_limiter
-    if not (limiter.hit(_LOGIN_LIMIT, "login-ip", ip) and limiter.hit(_LOGIN_LIMIT, "login-email", email)):
-        raise ProblemError(429, "rate_limited", "Too many sign-in attempts; wait a few minutes.", headers={"Retry-After": "300"})
-    token, op = service.login(db, email, body.password, body.workspace_id)
+    token, op = service.login(db, email, body.password, body.workspace_id,
+                              guard=request.app.state.runtime.login_guard, address=client_ip(request.scope) or "unknown")
     member = db.query(Member).filter(Member.user_id == op.user_id, Member.workspace_id == op.workspace_id).one()
     _set_session_cookies(response, token, op.csrf_token)
     return _signed_in(member, db.get(User, op.user_id), op.csrf_token)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from woes.auth.cache import mark_auth_changed
 from woes.auth.principal import Principal, effective_permissions
+from woes.auth.throttle import LoginGuard, Throttled
 from woes.config import get_settings
 from woes.core.errors import ProblemError
 from woes.core.security import API_KEY_PREFIX, random_token, sha256_hex, verify_password
@@ -104,7 +105,33 @@ def create_session(session: Session, user: User, member: Member) -> tuple[str, O
     return token, op
 
 
-def login(session: Session, email: str, password: str, workspace_id: uuid.UUID | None) -> tuple[str, OperatorSession]:
+def login(session: Session, email: str, password: str, workspace_id: uuid.UUID | None, *,
+          guard: LoginGuard | None = None, address: str = "unknown") -> tuple[str, OperatorSession]:
+    """Sign in; with a guard, failed attempts are throttled per email + address and per address
+    (woes.auth.throttle): 429 for a throttled pair or address, never for the right password elsewhere."""
+    if guard is None:
+        return _login(session, email, password, workspace_id)
+    try:
+        attempt = guard.begin(email, address)
+    except Throttled as e:
+        raise ProblemError(429, "rate_limited", f"Too many failed sign-in attempts; retry in {e.retry_after} s.",
+                           headers={"Retry-After": str(e.retry_after)}) from None
+    try:
+        result = _login(session, email, password, workspace_id)
+    except ProblemError as e:
+        if e.status == 401:
+            attempt.failed()  # wrong email or password: its slots stay counted
+        else:
+            attempt.abandoned()
+        raise
+    except BaseException:
+        attempt.abandoned()  # a server error is not a failed guess
+        raise
+    attempt.succeeded()
+    return result
+
+
+def _login(session: Session, email: str, password: str, workspace_id: uuid.UUID | None) -> tuple[str, OperatorSession]:
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok:

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from woes.auth import service as auth_service
 from woes.auth.principal import Principal
+from woes.core.clientaddr import client_ip
 from woes.core.errors import problem_body
 from woes.core.models import IdempotencyRecord
 from woes.core.redaction import redact
@@ -202,8 +203,7 @@ class AuthMiddleware:
         if not isinstance(result, Principal):
             return result
         if kind == "key":
-            client = scope.get("client")
-            self.runtime.usage.record(result.subject_id, client[0] if client else None)
+            self.runtime.usage.record(result.subject_id, client_ip(scope))
         elif scope["method"] not in ("GET", "HEAD", "OPTIONS"):
             sent = _header(scope, auth_service.CSRF_HEADER.encode()) or ""
             if not result.csrf_token or not same_hash(sent, result.csrf_token):
@@ -240,8 +240,7 @@ class RateLimitMiddleware:
         if principal is not None:
             ident = principal.rate_key
         else:
-            client = scope.get("client")
-            ident = f"ip:{client[0] if client else 'unknown'}"
+            ident = f"ip:{client_ip(scope) or 'unknown'}"
         allowed = self.limiter.hit(self.item, "woes", ident)
         stats = self.limiter.get_window_stats(self.item, "woes", ident)
         reset = max(1, math.ceil(stats.reset_time - time.time()))
