@@ -62,11 +62,66 @@ def api_routes(app: FastAPI) -> list[APIRoute]:
     return found
 
 
+def _lift_local_defs(document: dict[str, Any]) -> None:
+    """Schemas given to routes as plain JSON Schema (openapi_extra) carry their own `$defs` with
+    `#/$defs/...` refs, which do not resolve inside an OpenAPI document: move them to components.schemas."""
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            for name, definition in node.pop("$defs", {}).items():
+                components.setdefault(name, walk(definition))
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                node["$ref"] = "#/components/schemas/" + ref.removeprefix("#/$defs/")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+        return node
+
+    walk(document["paths"])
+
+
+_PROBLEM_SCHEMA = {
+    "type": "object", "description": "RFC 9457 problem details with Woes' own fields.",
+    "required": ["type", "title", "status", "code", "error"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "code": {"type": "string"}, "error": {"type": "string"},
+        "requestId": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "message": {"type": "string"}}}},
+    },
+}
+_PROBLEM_RESPONSES = {
+    "400": "Malformed request", "401": "Missing, unknown, revoked or expired credential", "403": "A scope or permission is missing",
+    "404": "Not found in this workspace", "409": "Conflict", "413": "Payload too large", "422": "Validation failed",
+    "429": "Rate limited (see Retry-After)", "503": "Busy or a dependency is unavailable (see Retry-After)",
+}
+
+
+def _document_problems(schema: dict[str, Any]) -> None:
+    """Every error answer is application/problem+json (woes.core.errors): say so on every operation."""
+    schema["components"].setdefault("schemas", {})["Problem"] = _PROBLEM_SCHEMA
+    schema["components"]["schemas"].pop("HTTPValidationError", None)
+    schema["components"]["schemas"].pop("ValidationError", None)
+    content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for item in schema["paths"].values():
+        for op in item.values():
+            responses = op.setdefault("responses", {})
+            for status, description in _PROBLEM_RESPONSES.items():
+                responses[status] = {"description": description, "content": content}
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(title="Woes API", version=__version__, routes=app.routes,
                          description="Server API of Woes. Authenticate with `Authorization: Bearer woesk_...`.")
+    _lift_local_defs(schema)
+    _document_problems(schema)
     schema.setdefault("components", {}).setdefault("securitySchemes", {}).update({
         "bearerAuth": {"type": "http", "scheme": "bearer", "description": "Workspace API key (woesk_...)"},
         "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "woes_session"},

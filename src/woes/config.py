@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         "(.zip, .tar, .tar.gz, .gz) whatever the archive's headers declare (413 above it).")
     max_source_bytes: int = Field(
         50 * 1024 * 1024, gt=0, description="All files of an uploaded source together, counted as unpacked (413 above it).")
+    write_wait_seconds: float = Field(
+        20.0, gt=0, description="How long a request waits for its turn to write (SQLite has one writer) before it is "
+        "answered 503 with Retry-After.")
+    max_waiting_writes: int = Field(
+        5000, gt=0, description="Requests that may wait for a write turn at once per process; more are answered 503 at once.")
     idempotency_ttl_hours: int = Field(24, description="How long Idempotency-Key responses are replayed.")
     auth_cache_seconds: float = Field(
         2.0, description="How long a resolved API key/session is cached per process (changes clear it at once).")

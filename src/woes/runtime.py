@@ -43,7 +43,8 @@ class Runtime:
             importlib.import_module(module)
         if not settings.is_postgres:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        db = db or Database(settings.resolved_database_url)
+        db = db or Database(settings.resolved_database_url, write_wait_seconds=settings.write_wait_seconds,
+                            max_waiting_writes=settings.max_waiting_writes)
         bus: EventBus = RedisEventBus(settings.redis_url) if settings.redis_url else EventBus()
         queue = make_queue(db, settings.effective_job_backend)
         db.queue = queue

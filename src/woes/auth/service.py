@@ -34,7 +34,7 @@ class AuthFailure:
         return ProblemError(self.status, self.code, self.error, headers={"WWW-Authenticate": 'Bearer realm="woes"'})
 
 
-NO_CREDENTIALS = AuthFailure(401, "unauthorized", "Missing credentials: send Authorization: Bearer woesk_...")
+NO_CREDENTIALS = AuthFailure(401, "unauthorized", "A valid workspace API key is required.")
 BAD_KEY = AuthFailure(401, "unauthorized", "Invalid or revoked API key.")
 EXPIRED_KEY = AuthFailure(401, "key_expired", "This API key has expired.")
 BAD_SESSION = AuthFailure(401, "unauthorized", "Your session has ended; sign in again.")

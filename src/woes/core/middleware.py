@@ -29,7 +29,7 @@ from woes.core.errors import problem_body
 from woes.core.models import IdempotencyRecord
 from woes.core.redaction import redact
 from woes.core.security import same_hash, sha256_hex
-from woes.db import utcnow
+from woes.db import WritesOverloaded, utcnow
 
 log = logging.getLogger("woes.http")
 
@@ -346,7 +346,13 @@ class IdempotencyMiddleware:
             digest.update(part + b"\x00")
         fingerprint = digest.hexdigest()
 
-        outcome, rec = await to_thread.run_sync(self._begin, principal.workspace_id, key, fingerprint)
+        try:
+            async with self.runtime.db.write_turns.turn():
+                outcome, rec = await to_thread.run_sync(self._begin, principal.workspace_id, key, fingerprint)
+        except WritesOverloaded as exc:
+            return await send_problem(send, scope, 503, "upstream_unavailable",
+                                      f"The database is busy with other writes; retry in {exc.retry_after} s.",
+                                      {"Retry-After": str(exc.retry_after)})
         if outcome == "conflict":
             return await send_problem(send, scope, 422, "idempotency_conflict",
                                       "This Idempotency-Key was used with a different request.")
@@ -383,8 +389,10 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_receive, capture_send)
         except BaseException:
-            await to_thread.run_sync(self._abandon, principal.workspace_id, key)
+            async with self.runtime.db.write_turns.turn(patient=True):
+                await to_thread.run_sync(self._abandon, principal.workspace_id, key)
             raise
-        await to_thread.run_sync(
-            self._finish, principal.workspace_id, key, captured["status"], captured["headers"], b"".join(captured["body"])
-        )
+        async with self.runtime.db.write_turns.turn(patient=True):  # the response is sent: record it, however long the queue
+            await to_thread.run_sync(
+                self._finish, principal.workspace_id, key, captured["status"], captured["headers"], b"".join(captured["body"])
+            )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from woes.auth.deps import ReadDB, WriteDB, require
+from woes.auth.deps import ReadDB, WriteDB, require, run_write, write_turn
 from woes.auth.principal import Principal
 from woes.core.errors import ProblemError, validation_error
 from woes.core.pagination import Page, paginate
@@ -61,8 +61,8 @@ async def _read_create(request: Request) -> tuple[SourceCreate | None, list[tupl
     try:
         raw = await request.body()
         body = SourceCreate.model_validate(json.loads(raw or b"null"))
-    except json.JSONDecodeError:
-        raise ProblemError(400, "validation_failed", "body: Request body is not valid JSON.",
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ProblemError(400, "validation_failed", "body: Request body is not valid JSON (UTF-8).",
                            errors=[{"field": "body", "message": "Request body is not valid JSON."}]) from None
     except ValidationError as exc:
         raise _validation(exc) from None
@@ -95,7 +95,8 @@ async def create_source(request: Request, p: Write) -> dict:
                 git_url=body.git_url if body else None, git_path=body.git_path if body else None)
             return service.source_view(source, scan)
 
-    return await run_in_threadpool(write)
+    async with write_turn(runtime.db):
+        return await run_in_threadpool(write)
 
 
 @router.get("/sources", summary="List sources")
@@ -139,7 +140,8 @@ async def replace_files(source_id: uuid.UUID, request: Request, p: Write) -> dic
             source, scan = service.do_replace_files(db, p.workspace_id, source_id, files, p.actor)
             return service.source_view(source, scan)
 
-    return await run_in_threadpool(write)
+    async with write_turn(runtime.db):
+        return await run_in_threadpool(write)
 
 
 @router.post("/sources/{source_id}/scans", status_code=202, summary="Rescan (unchanged content is not re-parsed or re-embedded)")
@@ -255,7 +257,16 @@ def set_live_test_permission(endpoint_id: uuid.UUID, body: LiveTestPermissionIn,
 
 
 @router.post("/sources/{source_id}/tests", summary="Run a guarded live test of an opted-in endpoint")
-def live_test(source_id: uuid.UUID, body: LiveTestIn, p: Write, db: WriteDB) -> dict:
-    from woes.knowledge.livetest import run_live_test
+async def live_test(source_id: uuid.UUID, body: LiveTestIn, p: Write, request: Request) -> dict:
+    """Checked on a read, sent with no transaction open, recorded (event) in one short write."""
+    from woes.knowledge import livetest
 
-    return run_live_test(db, p.workspace_id, source_id, body, p.actor)
+    runtime = request.app.state.runtime
+
+    def check_and_send() -> dict:
+        with runtime.db.reading() as db:
+            plan = livetest.plan_live_test(db, p.workspace_id, source_id, body)
+        return livetest.perform_live_test(plan)
+
+    result = await run_in_threadpool(check_and_send)
+    return await run_write(request, lambda db: livetest.do_record_live_test(db, p.workspace_id, source_id, result, p.actor))
