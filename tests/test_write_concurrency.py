@@ -110,7 +110,9 @@ class BlockingProvider:
         return Composition(text="Use `GET /widgets` [1].", provider=self.name)
 
 
-def test_no_write_transaction_is_open_while_the_provider_composes(settings, runtime, make_workspace, monkeypatch):
+def _while_the_provider_composes(settings, runtime, make_workspace, monkeypatch, meanwhile) -> httpx.Response:
+    """Ask an agent a question over real HTTP; while its provider is composing, call `meanwhile(client,
+    agent)`; then let the provider answer. The answer's response."""
     ws = make_workspace()
     provider = BlockingProvider()
     monkeypatch.setattr("woes.agents.responding.configured_provider", lambda: provider)
@@ -122,31 +124,31 @@ def test_no_write_transaction_is_open_while_the_provider_composes(settings, runt
         asking = threading.Thread(target=lambda: answers.append(
             c.post(f"/api/v1/agents/{agent['id']}/answer", json={"question": "How do I list widgets?"})))
         asking.start()
-        assert provider.entered.wait(30)
+        try:
+            assert provider.entered.wait(30)
+            meanwhile(c, agent)
+        finally:
+            provider.release.set()
+            asking.join(30)
+    assert answers, "the answer request did not finish"
+    return answers[0]
+
+
+def test_no_write_transaction_is_open_while_the_provider_composes(settings, runtime, make_workspace, monkeypatch):
+    def write_meanwhile(c: httpx.Client, agent: dict) -> None:
         # While the provider composes, other writes go through at once (on SQLite: the only writer).
         r = c.post("/api/v1/tags", json={"name": "while-composing"}, timeout=5)
         assert r.status_code == 201, r.text
-        provider.release.set()
-        asking.join(30)
-    assert answers and answers[0].status_code == 200, answers
-    run = answers[0].json()
+
+    answer = _while_the_provider_composes(settings, runtime, make_workspace, monkeypatch, write_meanwhile)
+    assert answer.status_code == 200, answer.text
+    run = answer.json()
     assert run["outcome"] == "answer" and run["citations"] and "GET /widgets" in run["text"]
 
 
 def test_an_agent_deleted_while_composing_is_404_not_500(settings, runtime, make_workspace, monkeypatch):
-    ws = make_workspace()
-    provider = BlockingProvider()
-    monkeypatch.setattr("woes.agents.responding.configured_provider", lambda: provider)
-    app = create_app(settings, runtime, background=False, migrate=False)
-    with serving(app) as base, httpx.Client(base_url=base, headers=ws.headers, timeout=60) as c:
-        source = create_source(c, ws, WIDGETS_SPEC, "openapi", scanned=True, name="Widgets API", runtime=runtime)
-        agent = create_agent(c, ws, sourceIds=[source["id"]])
-        answers: list[httpx.Response] = []
-        asking = threading.Thread(target=lambda: answers.append(
-            c.post(f"/api/v1/agents/{agent['id']}/answer", json={"question": "How do I list widgets?"})))
-        asking.start()
-        assert provider.entered.wait(30)
+    def delete_meanwhile(c: httpx.Client, agent: dict) -> None:
         assert c.delete(f"/api/v1/agents/{agent['id']}", timeout=5).status_code == 204
-        provider.release.set()
-        asking.join(30)
-    assert answers and answers[0].status_code == 404 and answers[0].json()["code"] == "not_found", answers[0].text
+
+    answer = _while_the_provider_composes(settings, runtime, make_workspace, monkeypatch, delete_meanwhile)
+    assert answer.status_code == 404 and answer.json()["code"] == "not_found", answer.text
