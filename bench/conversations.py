@@ -59,6 +59,7 @@ def seed(runtime: Runtime, n_conv: int, n_msg: int) -> tuple[uuid.UUID, str]:
                                       "traits": {}, "sensitive_traits": [], "custom_fields": {}, "created_at": start,
                                       "updated_at": start} for i, c in enumerate(customers)])
     batch = 2000
+    key = (lambda u: u.hex) if sqlite else (lambda u: u)  # how each database stores the index's ids
     for lo in range(0, n_conv, batch):
         convs, msgs, fts = [], [], []
         for i in range(lo, min(lo + batch, n_conv)):
@@ -70,7 +71,7 @@ def seed(runtime: Runtime, n_conv: int, n_msg: int) -> tuple[uuid.UUID, str]:
                           "subject": subject, "preview": None, "identity_source": "api", "handling": "none",
                           "custom_fields": {}, "custom_field_sources": {}, "created_at": created, "updated_at": created,
                           "last_message_at": created})
-            fts.append({"b": subject, "c": cid.hex, "w": ws_id.hex, "s": cid.hex})
+            fts.append({"b": subject, "c": key(cid), "w": key(ws_id), "s": key(cid)})
             for j in range(n_msg):
                 mid = uuid.uuid4()
                 body = sentence(rng)
@@ -79,12 +80,11 @@ def seed(runtime: Runtime, n_conv: int, n_msg: int) -> tuple[uuid.UUID, str]:
                 msgs.append({"id": mid, "workspace_id": ws_id, "conversation_id": cid, "role": "user" if j % 2 == 0 else "assistant",
                              "author_type": "customer" if j % 2 == 0 else "operator", "body": body, "contains_secrets": False,
                              "channel": "api", "delivery_status": "sent", "created_at": created + timedelta(seconds=j)})
-                fts.append({"b": body, "c": cid.hex, "w": ws_id.hex, "s": mid.hex})
+                fts.append({"b": body, "c": key(cid), "w": key(ws_id), "s": key(mid)})
         with runtime.db.transaction() as s:
             s.execute(insert(Conversation), convs)
             s.execute(insert(Message), msgs)
-            if sqlite:
-                s.execute(text("INSERT INTO conversation_fts (body, conversation_id, workspace_id, source_id) VALUES (:b, :c, :w, :s)"), fts)
+            s.execute(text("INSERT INTO conversation_fts (body, conversation_id, workspace_id, source_id) VALUES (:b, :c, :w, :s)"), fts)
         print(f"\r  seeded {min(lo + batch, n_conv):>7}/{n_conv} conversations", end="", file=sys.stderr)
     print(file=sys.stderr)
     with runtime.db.transaction() as s:

@@ -215,7 +215,16 @@ def test_another_workspace_gets_404_and_changes_nothing(client, make_workspace, 
 
 
 def test_secrets_in_sources_never_reach_the_profile(client, ws, runtime):
+    from sqlalchemy import select
+
+    from woes.knowledge.models import Endpoint
+
     src = create_source(client, ws, SPEC, "openapi", scanned=True)
+    # A scan stores the evidence redacted; put the raw secret back where learning reads (as in rows stored
+    # before redaction on scan), so that learning's own redaction is what this tests.
+    with runtime.db.transaction() as s:
+        for row in s.scalars(select(Endpoint).where(Endpoint.source_id == uuid.UUID(src["id"]))):
+            row.description = (row.description or "").replace("[REDACTED:stripe_key]", SECRET)
     endpoints = client.get(f"/api/v1/sources/{src['id']}/endpoints", headers=ws.headers).json()
     assert any(SECRET in (e["description"] or "") for e in endpoints["endpoints"])  # planted where learning reads
     agent = create_agent(client, ws, sourceIds=[src["id"]])

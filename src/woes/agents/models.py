@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from woes.core.redacted import redact_on_write
 from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
 
 
@@ -111,3 +112,8 @@ class LabRun(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Written by people (agent settings, an operator's edited or rejected draft, a lab run's name): stored redacted.
+redact_on_write(Agent.name, Agent.description, Agent.persona, Agent.greeting, Agent.instructions, Agent.guardrails,
+                Draft.sent_body, Draft.rejection_reason, LabRun.name)

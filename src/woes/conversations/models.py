@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from woes.core.redacted import redact_on_write
 from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
 
 
@@ -75,3 +76,7 @@ class Message(Base):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     external_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Stored redacted. Message bodies are not: they are kept as sent, flagged (contains_secrets) and shown masked.
+redact_on_write(Conversation.subject, Conversation.custom_fields, Message.delivery_error)

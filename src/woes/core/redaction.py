@@ -50,6 +50,7 @@ import base64
 import binascii
 import functools
 import itertools
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ __all__ = [
     "find_secrets",
     "redact",
     "redact_headers",
+    "redact_json",
     "redact_value",
 ]
 
@@ -732,6 +734,40 @@ def _redact_container(obj: Any, active: set[int]) -> Any:
             return obj._make(items)
         return tuple(items)
     return frozenset(items) if isinstance(obj, frozenset) else set(items)
+
+
+def redact_json(obj: Any) -> Any:
+    """A redacted copy of a JSON-ready object (an event payload, a parsed record), made by redacting its
+    JSON text: one scan over the whole document instead of one per string, and an object without
+    secrets is returned as it is (not copied).  A secret is judged in its JSON context, so
+    ``{"password": "x"}`` loses its value while ``{"tokenUrl": "https://..."}`` keeps it.  If the
+    redacted text is no longer JSON (a card number as a bare number in an array), the object is
+    redacted value by value with :func:`redact_value` instead.
+    """
+    if obj is None or isinstance(obj, (bool, int, float)):
+        return obj
+    if isinstance(obj, str):
+        return redact(obj)
+    text = json.dumps(obj, ensure_ascii=False, default=str)
+    if not _scan(text):
+        return obj
+    try:
+        return json.loads(redact(text))
+    except ValueError:
+        return _redact_numbers(redact_value(obj))
+
+
+def _redact_numbers(obj: Any) -> Any:
+    """``obj`` with every integer that is a secret by itself (a card number) replaced by its placeholder."""
+    if isinstance(obj, int) and not isinstance(obj, bool):
+        text = str(obj)
+        out = redact(text)
+        return obj if out == text else out
+    if isinstance(obj, dict):
+        return {k: _redact_numbers(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_redact_numbers(v) for v in obj]
+    return obj
 
 
 _SECRET_HEADERS = frozenset({

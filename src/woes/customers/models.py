@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from woes.core.redacted import redact_on_write
 from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
 
 
@@ -45,6 +46,9 @@ class Customer(Base):
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+redact_on_write(Account.name, Account.traits, Customer.name, Customer.company, Customer.traits, Customer.custom_fields)
 
 
 class CustomerIdentity(Base):

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from woes.core.redaction import redact_json
 from woes.db import utcnow
 from woes.events.models import DomainEvent
 
@@ -58,7 +59,11 @@ def record_event(
     actor: Actor = SYSTEM,
     aggregate_id: uuid.UUID | str | None = None,
 ) -> DomainEvent:
-    """Store one domain event in the caller's transaction."""
+    """Store one domain event in the caller's transaction.
+
+    The payload is redacted here, the one write path of every event: the event log, conversation
+    timelines, the live stream and webhooks all read this stored payload, so a secret that reached a
+    view (a reason, a name, a field no service redacted) never reaches them."""
     ev = DomainEvent(
         id=uuid.uuid4(),
         workspace_id=workspace_id,
@@ -68,7 +73,7 @@ def record_event(
         aggregate_id=str(aggregate_id if aggregate_id is not None else resource_id),
         actor_type=actor.type,
         actor_id=actor.id,
-        payload=data,
+        payload=redact_json(data),
         created_at=utcnow(),
     )
     session.add(ev)

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from woes.core.redacted import redact_on_write
 from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
 
 
@@ -31,6 +32,9 @@ class Issue(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+redact_on_write(Issue.title, Issue.description, Issue.custom_fields)
 
 
 class IssueConversation(Base):

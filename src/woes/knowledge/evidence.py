@@ -4,10 +4,12 @@ the search text of an endpoint (every name a developer might type: parameters, f
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from typing import Any
 
+from woes.core.redaction import redact
 from woes.knowledge.importers.base import Endpoint as ParsedEndpoint
 
 MAX_DESC = 4000
@@ -15,6 +17,13 @@ MAX_FIELDS_MD = 120
 
 
 _DATACLASS_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _redacted(text: str) -> str:
+    """A text of a record as stored: redacted, without NUL characters. Cached: a large spec repeats the
+    same descriptions and names across its records (Stripe: 370k strings, 26k distinct)."""
+    return redact(text.replace("\x00", "") if "\x00" in text else text)
 
 
 def _field_names(cls: type) -> tuple[str, ...] | None:
@@ -29,12 +38,12 @@ def _field_names(cls: type) -> tuple[str, ...] | None:
 
 def _plain(obj: Any) -> Any:
     """The JSON-like copy of parsed data nested inside a record: dataclasses become dicts of all their
-    fields, tuples become lists, strings lose NUL characters, dict keys become strings. One pass with no
-    deep copies (a large spec's records hold over a million values)."""
+    fields, tuples become lists, strings are redacted and lose NUL characters, dict keys become strings. One
+    pass with no deep copies (a large spec's records hold over a million values)."""
     if obj is None or isinstance(obj, (bool, int, float)):
         return obj
     if isinstance(obj, str):
-        return obj.replace("\x00", "") if "\x00" in obj else obj
+        return _redacted(obj)
     if isinstance(obj, (list, tuple)):
         return [_plain(x) for x in obj]
     if isinstance(obj, dict):
@@ -64,15 +73,17 @@ def _clean(obj: Any) -> Any:
 
 
 def record(ep: ParsedEndpoint) -> dict[str, Any]:
-    """The stored, JSON-ready form of a parsed endpoint (camelCase inside nested records)."""
+    """The stored, JSON-ready form of a parsed endpoint (camelCase inside nested records). Every text in it
+    is redacted (`_plain`, `_text`): a key pasted into a spec's example or description is not stored,
+    indexed, shown or cited."""
     return {
         "operation_key": ep.operation_key[:600], "method": ep.method, "path": (ep.path or "")[:600] or None,
         "operation_id": (ep.operation_id or "")[:300] or None, "summary": _text(ep.summary),
-        "description": _text(ep.description), "tags": [t[:100] for t in ep.tags][:20],
+        "description": _text(ep.description), "tags": [_redacted(t)[:100] for t in ep.tags][:20],
         "parameters": [_clean(p) for p in ep.parameters],
         "request_body": _clean(ep.request_body) if ep.request_body else None,
         "responses": [_clean(r) for r in ep.responses], "auth": [_clean(a) for a in ep.auth],
-        "servers": list(ep.servers)[:10], "examples": [_clean(e) for e in ep.examples][:10],
+        "servers": [_redacted(u) for u in ep.servers[:10]], "examples": [_clean(e) for e in ep.examples][:10],
         "extra": _clean(ep.extra), "deprecated": bool(ep.deprecated),
     }
 
@@ -87,7 +98,7 @@ def _camel(name: str) -> str:
 
 
 def _text(value: str | None) -> str | None:
-    return value.replace("\x00", "") if value else None
+    return _redacted(value) if value else None
 
 
 def content_hash(rec: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
+from woes.core.redacted import redact_on_write
 from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
 
 
@@ -34,6 +35,9 @@ class Source(Base):
     last_scan_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+redact_on_write(Source.name)  # what the source says is redacted as it is scanned (scanning, evidence)
 
 
 class SourceFile(Base):

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, load_only
 
 from woes.core.caching import remember
+from woes.core.redaction import redact
 from woes.knowledge import vectors
 from woes.knowledge.models import Chunk, Endpoint, Source
 
@@ -796,6 +797,7 @@ def warm(session: Session, sources: list[Source]) -> None:
 def search(session: Session, workspace_id: uuid.UUID, q: str, source_ids: list[uuid.UUID] | None = None,
            limit: int = 10) -> tuple[list[Hit], dict[str, Any]]:
     t0 = time.perf_counter()
+    q = redact(q)  # a secret in a question is never searched for (the evidence holds none) nor echoed back
     stmt = select(Source).where(Source.workspace_id == workspace_id)
     if source_ids is not None:
         stmt = stmt.where(Source.id.in_(source_ids))
@@ -997,7 +999,7 @@ def _snippet(text_: str, terms: list[str], width: int = 240) -> str:
 def results_view(session: Session, hits: list[Hit], q: str) -> list[dict[str, Any]]:
     from woes.knowledge.models import Document
 
-    terms = analyse(q).terms
+    terms = analyse(redact(q)).terms
     ep_ids = [h.id for h in hits if h.kind == "endpoint"]
     eps = {e.id: e for e in session.scalars(select(Endpoint).options(load_only(
         Endpoint.id, Endpoint.source_id, Endpoint.operation_key, Endpoint.method, Endpoint.path, Endpoint.summary,

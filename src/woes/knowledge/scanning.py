@@ -6,6 +6,7 @@ nothing; a changed source reports the added/changed/removed endpoints ("coverage
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -19,6 +20,7 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 
+from woes.core.redaction import redact, redact_json
 from woes.db import Database, utcnow
 from woes.events.service import Actor, record_event
 from woes.knowledge import chunking, evidence
@@ -191,8 +193,9 @@ def _plan_chunks(rec_by_key: dict[str, dict[str, Any]], docs: dict[str, Any]) ->
 def _apply(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id: uuid.UUID, result: ImportResult,
            digest: str, timings: dict[str, float], t0: float, skipped: list[dict[str, str]]) -> Scan:
     t = time.perf_counter()
-    issues = [{"where": i.where, "reason": i.reason, "severity": i.severity} for i in result.issues]
-    issues += [{"where": x["where"], "reason": x["reason"], "severity": "skipped"} for x in skipped]
+    # Everything stored from the source's content is redacted (endpoint records in evidence.record).
+    issues = [{"where": redact(i.where), "reason": redact(i.reason), "severity": i.severity} for i in result.issues]
+    issues += [{"where": redact(x["where"]), "reason": redact(x["reason"]), "severity": "skipped"} for x in skipped]
     records: dict[str, dict[str, Any]] = {}  # by record key (unique per source)
     for ep in result.endpoints:
         rec = evidence.record(ep)
@@ -206,7 +209,8 @@ def _apply(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id:
         records[rec["record_key"]] = rec
     docs = {}
     for d in result.documents:
-        docs.setdefault(d.path[:2048], d)
+        if d.path[:2048] not in docs:
+            docs[d.path[:2048]] = dataclasses.replace(d, title=redact(d.title), markdown=redact(d.markdown))
     with db.transaction() as s:
         source = s.get(Source, source_id)
         existing = {e.record_key: e for e in s.scalars(select(Endpoint).where(Endpoint.source_id == source_id))}
@@ -301,9 +305,10 @@ def _apply(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id:
         scan.status, scan.finished_at, scan.counts, scan.errors = status, utcnow(), counts, issues[:500]
         scan.timings, scan.coverage = timings, coverage
         source.status = "ready" if status == "completed" else "partial"
-        source.detected_type, source.title, source.version = result.format, (result.title or "")[:300] or None, (result.version or "")[:100] or None
+        source.detected_type, source.title, source.version = (result.format, redact(result.title or "")[:300] or None,
+                                                              redact(result.version or "")[:100] or None)
         source.content_hash, source.last_scan_id, source.updated_at = digest, scan_id, utcnow()
-        source.auth_schemes = [evidence.record_auth(a) for a in result.auth_schemes]
+        source.auth_schemes = redact_json([evidence.record_auth(a) for a in result.auth_schemes])
         source.counts = {k: counts[k] for k in ("endpoints", "documents", "chunks")}
         s.flush()
         from woes.knowledge.service import scan_view, source_view

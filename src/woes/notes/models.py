@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from woes.core.redacted import redact_on_write
 from woes.db import Base, UTCDateTime, new_id, utcnow
 
 
@@ -25,3 +26,6 @@ class Note(Base):
     copied_from_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+redact_on_write(Note.body)  # a note has no unmasked reader: stored redacted

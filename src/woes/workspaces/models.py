@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Boolean, String, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
+from woes.core.redacted import redact_on_write
 from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
 
 
@@ -26,3 +27,6 @@ class Workspace(Base):
     issue_resolved_message: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+redact_on_write(Workspace.issue_resolved_message)  # a template sent to customers: stored redacted
