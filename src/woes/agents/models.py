@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from woes.core.redacted import redact_on_write
@@ -15,11 +15,13 @@ class Agent(Base):
     """An AI agent answering from the workspace's API context (SPEC §8)."""
 
     __tablename__ = "agents"
-    __table_args__ = (Index("ix_agents_ws_created", "workspace_id", "created_at", "id"),)
+    __table_args__ = (Index("ix_agents_ws_created", "workspace_id", "created_at", "id"),
+                      UniqueConstraint("workspace_id", "name_key"))
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(120))
+    name_key: Mapped[str] = mapped_column(String(300))  # woes.core.text.fold_name(name): unique regardless of case
     description: Mapped[str | None] = mapped_column(Text)
     persona: Mapped[str | None] = mapped_column(Text)
     greeting: Mapped[str | None] = mapped_column(Text)

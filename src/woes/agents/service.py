@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from woes.agents.models import Agent, AgentRun, Draft
@@ -18,7 +18,9 @@ from woes.conversations import service as conversations
 from woes.conversations.models import Conversation
 from woes.conversations.schemas import MessageCreate
 from woes.core.errors import conflict, not_found, validation_error
+from woes.core.redaction import redact
 from woes.core.scoping import get_in_workspace
+from woes.core.text import fold_name
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
 from woes.keys.models import WidgetKey
@@ -170,7 +172,8 @@ def _check_widget_key(session: Session, workspace_id: uuid.UUID, widget_key_id: 
 
 
 def _check_name(session: Session, workspace_id: uuid.UUID, name: str, exclude: uuid.UUID | None = None) -> None:
-    stmt = select(Agent.id).where(Agent.workspace_id == workspace_id, func.lower(Agent.name) == name.lower())
+    # Names are stored redacted (redact_on_write): compare the key of the name as it will be stored.
+    stmt = select(Agent.id).where(Agent.workspace_id == workspace_id, Agent.name_key == fold_name(redact(name)))
     existing = session.scalar(stmt.where(Agent.id != exclude) if exclude else stmt)
     if existing:
         raise conflict("An agent with this name exists (names are case-insensitive).", existingId=str(existing))
@@ -193,6 +196,7 @@ def do_create_agent(session: Session, workspace_id: uuid.UUID, body: AgentCreate
                   greeting=body.greeting, instructions=body.instructions, confidence_threshold=body.confidence_threshold,
                   guardrails=body.guardrails, source_ids=source_ids, channels=body.channels, widget_key_id=body.widget_key,
                   mode=body.mode, learned_profile=None, learning_status="idle", created_at=now, updated_at=now)
+    agent.name_key = fold_name(agent.name)  # of the stored (redacted) name
     session.add(agent)
     session.flush()
     _event(session, agent, "agent.created", actor)
@@ -219,6 +223,8 @@ def do_update_agent(session: Session, workspace_id: uuid.UUID, agent_id: uuid.UU
         value = _new_value(session, agent, field, value)
         if value != getattr(agent, EDITABLE[field]):
             setattr(agent, EDITABLE[field], value)
+            if field == "name":
+                agent.name_key = fold_name(agent.name)  # of the stored (redacted) name
             changed.append(field)
     if changed:
         agent.updated_at = utcnow()

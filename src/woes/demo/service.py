@@ -11,12 +11,13 @@ import uuid
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from woes.agents.learning import do_request_learning, learn_agent
 from woes.agents.models import Agent
 from woes.agents.schemas import AgentCreate, AgentPatch
 from woes.agents.service import do_create_agent, do_update_agent
+from woes.core.text import fold_name
 from woes.db import Database
 from woes.events.service import Actor
 from woes.keys.schemas import ApiKeyCreate
@@ -94,7 +95,7 @@ def _source(db: Database, workspace_id: uuid.UUID) -> uuid.UUID:
 
 def _agent(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID) -> uuid.UUID:
     with db.transaction() as s:
-        agent = s.scalar(select(Agent).where(Agent.workspace_id == workspace_id, func.lower(Agent.name) == AGENT_NAME.lower()))
+        agent = s.scalar(select(Agent).where(Agent.workspace_id == workspace_id, Agent.name_key == fold_name(AGENT_NAME)))
         if agent is None:
             agent = do_create_agent(s, workspace_id, AgentCreate(
                 name=AGENT_NAME, description=DESCRIPTION, greeting=GREETING, source_ids=[source_id], mode="auto_reply",

@@ -88,6 +88,13 @@ def _timed_embed(texts: list[str]) -> tuple[list[bytes], str, float]:
     return vectors, model_id, time.perf_counter() - t
 
 
+def _nothing_fetched(url: str | None, skipped: list[dict[str, str]]) -> str:
+    """Why a crawl produced no page: the first pages it skipped, with their reasons."""
+    shown = "; ".join(f"{sk['where']}: {sk['reason']}" for sk in skipped[:3])
+    more = f" (and {len(skipped) - 3} more)" if len(skipped) > 3 else ""
+    return f"No page of {url} could be read: {shown}{more}."
+
+
 def run_scan(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id: uuid.UUID,
              ctx: ImportContext | None = None) -> Scan:
     """Run one scan to its end state (completed | partial | failed). Safe to re-run (a job retry)."""
@@ -116,6 +123,8 @@ def run_scan(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_i
         timings["fetchMs"] = round((time.perf_counter() - t) * 1000, 1)
         digest = files_hash(files)
         if not files:
+            if skipped:
+                raise ScanFailed(_nothing_fetched(url, skipped), url or "")
             raise ScanFailed("The source has no files.")
         if previous_hash == digest:
             return _finish_unchanged(db, workspace_id, source_id, scan_id, timings, t0)

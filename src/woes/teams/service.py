@@ -3,11 +3,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from woes.core.errors import conflict, validation_error
 from woes.core.scoping import get_in_workspace
+from woes.core.text import fold_name
 from woes.events.service import Actor, record_event
 from woes.members.models import Member
 from woes.teams.models import Team
@@ -34,7 +35,7 @@ def _check_members(session: Session, workspace_id: uuid.UUID, member_ids: list[u
 
 
 def _check_name(session: Session, workspace_id: uuid.UUID, name: str, exclude: uuid.UUID | None = None) -> None:
-    stmt = select(Team.id).where(Team.workspace_id == workspace_id, func.lower(Team.name) == name.lower())
+    stmt = select(Team.id).where(Team.workspace_id == workspace_id, Team.name_key == fold_name(name))
     if exclude:
         stmt = stmt.where(Team.id != exclude)
     existing = session.scalar(stmt)
@@ -44,7 +45,7 @@ def _check_name(session: Session, workspace_id: uuid.UUID, name: str, exclude: u
 
 def do_create_team(session: Session, workspace_id: uuid.UUID, name: str, member_ids: list[uuid.UUID], actor: Actor) -> Team:
     _check_name(session, workspace_id, name)
-    team = Team(workspace_id=workspace_id, name=name, member_ids=_check_members(session, workspace_id, member_ids))
+    team = Team(workspace_id=workspace_id, name=name, name_key=fold_name(name), member_ids=_check_members(session, workspace_id, member_ids))
     session.add(team)
     session.flush()
     record_event(session, workspace_id=workspace_id, type="team.created", resource_type="team", resource_id=team.id,
@@ -56,7 +57,7 @@ def do_update_team(session: Session, workspace_id: uuid.UUID, team_id: uuid.UUID
     team = get_team(session, workspace_id, team_id)
     if changes.get("name") is not None:
         _check_name(session, workspace_id, changes["name"], exclude=team.id)
-        team.name = changes["name"]
+        team.name, team.name_key = changes["name"], fold_name(changes["name"])
     if changes.get("member_ids") is not None:
         team.member_ids = _check_members(session, workspace_id, changes["member_ids"])
     session.flush()
