@@ -759,3 +759,12 @@ def test_documentation_placeholders_are_not_secrets(text: str) -> None:
 def test_real_credentials_next_to_placeholder_rules_still_go() -> None:
     assert "abcdef123456" not in redact("Authorization: Bearer abcdef123456")
     assert "Zx9" not in redact("curl -u bot:Zx9$long https://x")
+
+
+def test_a_key_followed_by_punctuation_only_is_not_a_secret() -> None:
+    """Specs describe credentials in prose ("a hash of `api_key:`"): a value with no letter or digit is
+    punctuation, and redacting it would mangle the evidence the agent cites."""
+    text = "Authorization: Basic <base64 hash of `api_key:`>"
+    assert redact(text) == text
+    assert redact("api_key: `sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc`") != "api_key: `sk_live_4eC39HqLyjWDarjtT1zdp7dc`"
+    assert redact("password: 1234") == "password: [REDACTED:password]"

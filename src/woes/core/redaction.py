@@ -71,8 +71,6 @@ _HEADER_PLACEHOLDER = "[REDACTED]"
 # Values with these prefixes are public by design and never redacted, even when
 # they sit under a secret-sounding key.
 _PUBLIC_PREFIXES = ("pk_live_", "pk_test_", "trovw_")
-# A "value" made only of these is document structure, not a secret.
-_STRUCTURE = " \t,:;{}[]()"
 # Values under a secret-sounding key that say "nothing here" are left alone.
 _EMPTY_WORDS = frozenset({"null", "none", "nil", "true", "false", "undefined"})
 # Guard at the start of every captured secret: never re-redact a placeholder
@@ -336,9 +334,9 @@ def _value_span(m: re.Match[str], text: str, *, strip_space: bool) -> tuple[int,
         value = stripped
     if not value or value.lower() in _EMPTY_WORDS or value.startswith(_PUBLIC_PREFIXES):
         return None
-    if not value.strip(_STRUCTURE):
-        # `password= ", "next": ...`: the key ended a string and the "value" is
-        # the JSON between two strings, not a secret.
+    if not any(ch.isalnum() for ch in value):
+        # `password= ", "next": ...`: the key ended a string and the "value" is the JSON between two
+        # strings; "a hash of `api_key:`": the value is a quote mark. A secret has letters or digits.
         return None
     return start, end, bare
 
