@@ -7,4 +7,5 @@ python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -e '.[test]'
 .venv/bin/ruff check src tests bench
-exec .venv/bin/pytest -n auto "$@"
+# Four workers on two cores: many tests wait on PostgreSQL, subprocesses or argon2; worksteal evens out the tail.
+exec .venv/bin/pytest -n 4 --dist worksteal "$@"
