@@ -8,6 +8,7 @@ from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column
 
 from woes.core.redacted import redact_on_write
+from woes.core.text import fold_name
 from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
 
 
@@ -21,7 +22,8 @@ class Agent(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(120))
-    name_key: Mapped[str] = mapped_column(String(300))  # woes.core.text.fold_name(name): unique regardless of case
+    # woes.core.text.fold_name(name): unique regardless of case; on insert it follows `name` by itself.
+    name_key: Mapped[str] = mapped_column(String(300), default=lambda ctx: fold_name(ctx.get_current_parameters()["name"]))
     description: Mapped[str | None] = mapped_column(Text)
     persona: Mapped[str | None] = mapped_column(Text)
     greeting: Mapped[str | None] = mapped_column(Text)
