@@ -6,19 +6,14 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import text
+from support.databases import empty_database
 
-from woes.db import Database, utcnow
+from woes.db import utcnow
 from woes.migrate import current_revision, head_revision, upgrade
 
 
 def test_upgrade_from_an_older_revision_keeps_rows(tmp_path, database_url):
-    if database_url is None:
-        db = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    else:
-        db = Database("postgresql+psycopg://" + database_url.split("://", 1)[1])
-        with db.engine.begin() as c:  # start from scratch on the per-test PostgreSQL database
-            c.execute(text("DROP SCHEMA public CASCADE"))
-            c.execute(text("CREATE SCHEMA public"))
+    db = empty_database(tmp_path, database_url)
     try:
         upgrade(db, "0005")
         ws, src, ep, ch = (uuid.uuid4() for _ in range(4))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import httpx
 import pytest
 from support.live_server import serving
+from support.waiting import wait_for
 
 from woes.app import create_app
 
@@ -46,13 +46,6 @@ class StreamReader(threading.Thread):
                     current[k] = v.lstrip()
 
 
-def _wait_for(pred, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_support_scenario_streams_every_event_in_order(live_server, ws):
@@ -79,7 +72,7 @@ def test_support_scenario_streams_every_event_in_order(live_server, ws):
         log = c.get("/api/v1/events?limit=500").json()["events"]
 
     expected = [e for e in log if e["seq"] > before]
-    assert _wait_for(lambda: reader.events and reader.events[-1]["id"] == expected[-1]["id"]), (len(reader.events), len(expected))
+    assert wait_for(lambda: reader.events and reader.events[-1]["id"] == expected[-1]["id"]), (len(reader.events), len(expected))
     reader.stop.set()
     assert [e["id"] for e in reader.events] == [e["id"] for e in expected]      # every event, same order
     assert [int(i) for i in reader.ids] == [e["seq"] for e in reader.events]  # SSE id = seq (for Last-Event-ID)
@@ -101,7 +94,7 @@ def test_stream_resumes_after_last_event_id(live_server, ws):
     resume_from = log[-3]["seq"]
     reader = StreamReader(live_server + "/api/v1/events/stream?heartbeat=1", {**ws.headers, "Last-Event-ID": str(resume_from)})
     reader.start()
-    assert _wait_for(lambda: len(reader.events) >= 2)
+    assert wait_for(lambda: len(reader.events) >= 2)
     reader.stop.set()
     assert [e["id"] for e in reader.events[:2]] == [e["id"] for e in log[-2:]]
 
@@ -123,7 +116,7 @@ def test_stream_filters_by_permission_and_workspace(live_server, ws, make_worksp
     with httpx.Client(base_url=live_server, headers=ws.headers, timeout=20) as c:  # committed after all of the above
         c.post("/api/v1/conversations", json={"customer": {"id": cust_id}, "subject": "sentinel"})
     # Events reach the stream in commit order: once the sentinel is there, anything it filtered out has passed.
-    assert _wait_for(lambda: any(e.get("data", {}).get("subject") == "sentinel" for e in reader.events))
+    assert wait_for(lambda: any(e.get("data", {}).get("subject") == "sentinel" for e in reader.events))
     reader.stop.set()
     assert {e["type"] for e in reader.events} == {"conversation.created"}
     assert [e["data"]["subject"] for e in reader.events] == ["visible", "sentinel"]

@@ -20,7 +20,6 @@ import io
 import json
 import re
 import sys
-import time
 import uuid
 from typing import Any
 
@@ -30,6 +29,7 @@ from conftest import make_key
 from lab.lab_helpers import run_jobs
 from sqlalchemy import text
 from support.live_server import serving
+from support.waiting import wait_for
 from tenancy import FACTORIES
 from test_scenario_stream import StreamReader
 
@@ -125,13 +125,6 @@ def _assert_clean(where: str, body: str) -> None:
     assert not found, f"{where} returned raw secrets {found}: {body[:2000]}"
 
 
-def _wait_for(pred, timeout: float = 30) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _ok(r: httpx.Response, *codes: int) -> dict[str, Any]:
@@ -241,7 +234,7 @@ def _write_everything(c: httpx.Client, runtime, ws) -> dict[str, str]:
     for _ in range(2):
         _ok(c.post(f"/api/v1/conversations/{handled['id']}/messages", json={"body": "How do I create a charge? " + ALL}))
     # The relay notices the customer messages and queues the agent's replies; the jobs leave drafts.
-    assert _wait_for(lambda: len([j for j in runtime.queue.list_jobs() if j.name == "agents.respond"]) >= 2)
+    assert wait_for(lambda: len([j for j in runtime.queue.list_jobs() if j.name == "agents.respond"]) >= 2)
     run_jobs(runtime)
     drafts = _ok(c.get("/api/v1/drafts"))["drafts"]
     assert len(drafts) >= 2, drafts
@@ -304,7 +297,7 @@ def _read_stream(base: str, headers: dict[str, str], last_seq: int) -> list[dict
     reader = StreamReader(base + "/api/v1/events/stream?after=0&heartbeat=1", headers)
     reader.start()
     try:
-        assert _wait_for(lambda: any(e.get("seq") == last_seq for e in reader.events)), \
+        assert wait_for(lambda: any(e.get("seq") == last_seq for e in reader.events)), \
             f"the stream did not reach seq {last_seq} (got {len(reader.events)} events)"
     finally:
         reader.stop.set()
@@ -416,17 +409,12 @@ def test_upgrading_redacts_what_was_stored_before(tmp_path, database_url):
     rebuilt from redacted text (a table on PostgreSQL too), and message bodies stay as sent."""
     import sqlalchemy as sa
     from sqlalchemy.dialects import postgresql
+    from support.databases import empty_database
 
-    from woes.db import Database, UTCDateTime, utcnow
+    from woes.db import UTCDateTime, utcnow
     from woes.migrate import current_revision, head_revision, upgrade
 
-    if database_url is None:
-        db = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    else:
-        db = Database("postgresql+psycopg://" + database_url.split("://", 1)[1])
-        with db.engine.begin() as c:  # start from scratch on the per-test PostgreSQL database
-            c.execute(text("DROP SCHEMA public CASCADE"))
-            c.execute(text("CREATE SCHEMA public"))
+    db = empty_database(tmp_path, database_url)
     js, uid, ts = sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), sa.Uuid(), UTCDateTime()
 
     def table(table_name: str, /, **columns: Any) -> sa.TableClause:
