@@ -238,8 +238,8 @@ def test_every_documented_route_is_served(client):
 
 def _create_example(blocks: list[Block]) -> Block:
     """The published "Create a conversation" example (the conversations page points to it)."""
-    return next(b for b in blocks if _kind(b) == "curl" and "-X POST" in b.body and '"externalId"' in b.body
-                and "/conversations " in b.body.replace("\\\n", " ").split("-X")[0] + " ")
+    return next(b for b in blocks if _kind(b) == "curl" and (c := parse_curl(b.body)).method == "POST"
+                and c.url.endswith("/api/v1/conversations") and '"externalId"' in (c.data or ""))
 
 
 def test_every_curl_example_works_verbatim(client, make_workspace):

@@ -86,12 +86,19 @@ async def write_session(request: Request) -> AsyncIterator[Session]:
         session = db.session(write=True)
         try:
             yield session
-            await run_in_threadpool(session.commit)
+            await run_in_threadpool(_end, session, commit=True)
         except BaseException:
-            await run_in_threadpool(session.rollback)
+            await run_in_threadpool(_end, session, commit=False)
             raise
-        finally:
-            session.close()
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    """Commit (or roll back) and close on a pool thread: on PostgreSQL returning the connection to the
+    pool is a round trip too, which must not run on the event loop."""
+    try:
+        session.commit() if commit else session.rollback()
+    finally:
+        session.close()
 
 
 async def run_write(request: Request, work: Callable[[Session], T]) -> T:
