@@ -33,12 +33,12 @@ from woes.agents.runtime import RunContext, answer_question
 from woes.config import Settings
 from woes.events.models import DomainEvent
 from woes.events.service import SYSTEM
-from woes.knowledge.models import Chunk, Document, Endpoint, Source
-from woes.knowledge.retrieval import search, warm
-from woes.knowledge.scanning import run_scan
-from woes.knowledge.service import do_create_source
 from woes.migrate import upgrade
 from woes.runtime import Runtime
+from woes.scans.pipeline import run_scan
+from woes.search.retrieval import search, warm
+from woes.sources.models import Chunk, Document, Endpoint, Source
+from woes.sources.service import do_create_source
 from woes.workspaces.models import Workspace
 from woes.workspaces.service import do_create_workspace
 

@@ -1,4 +1,4 @@
-"""Throughput and latency of the offline embedder (woes.knowledge.embedder), 1 vs 2 threads, two ways.
+"""Throughput and latency of the offline embedder (woes.search.embedder), 1 vs 2 threads, two ways.
 
     python bench/embedder.py [--chunks 128] [--queries 200] [--rounds 2] [--batches 1,8,16,32] [--threads 1,2]
                              [--max-tokens 256]
@@ -66,7 +66,7 @@ def peak_rss_mb() -> float:
 
 def child(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
-    from woes.knowledge.embedder import Embedder
+    from woes.search.embedder import Embedder
 
     t1 = time.perf_counter()
     sessions = args.mode.startswith("s")

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from woes.config import Settings
 from woes.events.service import SYSTEM
-from woes.knowledge.scanning import run_scan
-from woes.knowledge.service import do_create_source, do_start_scan
 from woes.migrate import upgrade
 from woes.runtime import Runtime
+from woes.scans.pipeline import run_scan
+from woes.sources.service import do_create_source, do_start_scan
 from woes.workspaces.service import do_create_workspace
 
 ROOT = Path(__file__).resolve().parents[1]

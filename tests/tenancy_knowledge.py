@@ -20,7 +20,7 @@ paths:
 
 
 def _scanned_source(client: TestClient, ws: Any, content: str, type_: str) -> dict:
-    from woes.knowledge.scanning import run_scan
+    from woes.scans.pipeline import run_scan
 
     src = _post(client, ws, "/api/v1/sources", {"name": "victim", "type": type_, "content": content})
     run_scan(client.app.state.runtime.db, ws.id, uuid.UUID(src["id"]), uuid.UUID(src["lastScan"]["id"]))

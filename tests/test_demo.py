@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from woes.agents.models import Agent
 from woes.demo.service import AGENT_NAME, WORKSPACE_NAME, sample_spec, setup_demo
-from woes.knowledge.models import Source
+from woes.sources.models import Source
 from woes.workspaces.models import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent

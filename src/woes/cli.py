@@ -160,8 +160,8 @@ def cmd_source(args: argparse.Namespace) -> int:
     import uuid as _uuid
 
     from woes.events.service import Actor
-    from woes.knowledge.scanning import run_scan
-    from woes.knowledge.service import do_create_source, do_start_scan, scan_view
+    from woes.scans.pipeline import run_scan
+    from woes.sources.service import do_create_source, do_start_scan, scan_view
 
     db = _migrated_database(args)
     from woes.runtime import Runtime

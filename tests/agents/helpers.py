@@ -26,7 +26,7 @@ def create_source(client, ws, content: str = "# Guide\n\nHello.", type_: str = "
     assert r.status_code == 201, r.text
     source = r.json()
     if scanned:
-        from woes.knowledge.scanning import run_scan
+        from woes.scans.pipeline import run_scan
 
         run_scan((runtime or client.app.state.runtime).db, ws.id, uuid.UUID(source["id"]), uuid.UUID(source["lastScan"]["id"]))
     return source

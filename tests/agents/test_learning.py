@@ -217,7 +217,7 @@ def test_another_workspace_gets_404_and_changes_nothing(client, make_workspace, 
 def test_secrets_in_sources_never_reach_the_profile(client, ws, runtime):
     from sqlalchemy import select
 
-    from woes.knowledge.models import Endpoint
+    from woes.sources.models import Endpoint
 
     src = create_source(client, ws, SPEC, "openapi", scanned=True)
     # A scan stores the evidence redacted; put the raw secret back where learning reads (as in rows stored

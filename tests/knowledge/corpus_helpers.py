@@ -9,7 +9,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from woes.knowledge.importers.base import ImportContext, SourceFile
+from woes.importers.base import ImportContext, SourceFile
 
 CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
 

@@ -33,7 +33,7 @@ from woes.config import reset_settings_cache
 from woes.core.decompression import CHUNK, CorruptData, decode_content
 from woes.core.errors import ProblemError
 from woes.core.safefetch import FetchFailed, SafeFetcher
-from woes.knowledge.service import MAX_FILES, expand_uploads
+from woes.sources.service import MAX_FILES, expand_uploads
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -200,7 +200,7 @@ def bomb_outcomes(tmp_path_factory) -> dict[str, dict]:
         calls[name] = (f"expand_uploads([({name!r}, open({str(folder / name)!r}, 'rb'))], max_file_bytes={FILE_BUDGET}, "
                        f"max_total_bytes={TOTAL_BUDGET})")
     return {"sizes": {name: (folder / name).stat().st_size for name in BOMBS}} | in_child(
-        "from woes.knowledge.service import expand_uploads", calls)
+        "from woes.sources.service import expand_uploads", calls)
 
 
 def central_directory_only_zip(entries: int) -> bytes:

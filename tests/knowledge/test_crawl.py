@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from woes.core.safefetch import SafeFetcher
-from woes.knowledge.crawl import canonical_url, crawl, extract_html, html_to_markdown
-from woes.knowledge.importers.base import ImportContext, ImportError_, SourceFile
-from woes.knowledge.importers.website import WebsiteImporter, crawl_files
+from woes.importers.base import ImportContext, ImportError_, SourceFile
+from woes.importers.website import WebsiteImporter, crawl_files
+from woes.sources.crawl import canonical_url, crawl, extract_html, html_to_markdown
 
 Route = tuple[int, str, bytes, dict[str, str]]  # status, content type, body, extra headers
 

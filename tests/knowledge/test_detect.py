@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from woes.knowledge.importers import detect
-from woes.knowledge.importers.base import ImportContext, ImportError_, ImportResult, SourceFile
-from woes.knowledge.importers.detect import IMPORTERS, detect_format, get_importer, load_importers, scores
+from woes.importers import detect
+from woes.importers.base import ImportContext, ImportError_, ImportResult, SourceFile
+from woes.importers.detect import IMPORTERS, detect_format, get_importer, load_importers, scores
 
 CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
 

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from woes.knowledge import embedder as embedder_mod
-from woes.knowledge.embedder import DIM, Embedder, get_embedder
+from woes.search import embedder as embedder_mod
+from woes.search.embedder import DIM, Embedder, get_embedder
 
 # (query, paraphrase / relevant doc, unrelated) — support questions about an API.
 TRIPLES = [
@@ -219,7 +219,7 @@ def _unshare_available() -> bool:
 def test_loads_in_a_fresh_process_without_network_or_hub_modules() -> None:
     code = (
         "import json, sys\n"
-        "from woes.knowledge.embedder import get_embedder\n"
+        "from woes.search.embedder import get_embedder\n"
         "e = get_embedder()\n"
         "v = e.embed_one('How do I paginate through charges?')\n"
         "bad = ['torch', 'transformers', 'sentence_transformers', 'huggingface_hub', 'requests', 'httpx', 'httpx2', 'urllib3']\n"

@@ -8,8 +8,8 @@ import pytest
 from corpus_helpers import CORPORA, eval_validator
 from graphql import build_schema, introspection_from_schema
 
-from woes.knowledge.importers.base import ImportContext, ImportError_, SourceFile
-from woes.knowledge.importers.graphql import GraphQLImporter
+from woes.importers.base import ImportContext, ImportError_, SourceFile
+from woes.importers.graphql import GraphQLImporter
 
 IMP = GraphQLImporter()
 

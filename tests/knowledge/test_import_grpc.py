@@ -7,8 +7,8 @@ import json
 import pytest
 from corpus_helpers import CORPORA, eval_validator
 
-from woes.knowledge.importers.base import ImportContext, ImportError_, SourceFile
-from woes.knowledge.importers.grpc import GrpcImporter
+from woes.importers.base import ImportContext, ImportError_, SourceFile
+from woes.importers.grpc import GrpcImporter
 
 IMP = GrpcImporter()
 

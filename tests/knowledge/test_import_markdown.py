@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from corpus_helpers import CORPORA  # noqa: E402
 
-from woes.knowledge.importers.base import ImportContext, ImportError_, SourceFile
-from woes.knowledge.importers.jsondoc import JsonDocImporter
-from woes.knowledge.importers.markdown import MarkdownImporter, clean_markdown, split_table_row
+from woes.importers.base import ImportContext, ImportError_, SourceFile
+from woes.importers.jsondoc import JsonDocImporter
+from woes.importers.markdown import MarkdownImporter, clean_markdown, split_table_row
 
 DISCORD = CORPORA / "markdown" / "discord"
 

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from woes.knowledge.importers.base import Endpoint, ImportContext, ImportError_, ImportResult, SourceFile
-from woes.knowledge.importers.openapi import OpenAPIImporter
-from woes.knowledge.importers.schema_fields import gc_paused
+from woes.importers.base import Endpoint, ImportContext, ImportError_, ImportResult, SourceFile
+from woes.importers.openapi import OpenAPIImporter
+from woes.importers.schema_fields import gc_paused
 
 IMP = OpenAPIImporter()
 

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from woes.knowledge.importers.base import Endpoint, ImportContext, ImportError_, ImportResult, SourceFile
-from woes.knowledge.importers.postman import PostmanImporter
+from woes.importers.base import Endpoint, ImportContext, ImportError_, ImportResult, SourceFile
+from woes.importers.postman import PostmanImporter
 
 IMP = PostmanImporter()
 SCHEMA_21 = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"

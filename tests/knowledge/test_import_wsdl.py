@@ -7,8 +7,8 @@ import socket
 import pytest
 from corpus_helpers import CORPORA, eval_validator
 
-from woes.knowledge.importers.base import ImportContext, ImportError_, SourceFile
-from woes.knowledge.importers.wsdl import WsdlImporter
+from woes.importers.base import ImportContext, ImportError_, SourceFile
+from woes.importers.wsdl import WsdlImporter
 
 IMP = WsdlImporter()
 

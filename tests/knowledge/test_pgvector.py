@@ -14,14 +14,14 @@ from sqlalchemy import select, text
 
 from woes.config import Settings
 from woes.events.service import SYSTEM
-from woes.knowledge import vectors
-from woes.knowledge.embedder import get_embedder
-from woes.knowledge.models import Chunk
-from woes.knowledge.retrieval import _dense, search
-from woes.knowledge.scanning import run_scan
-from woes.knowledge.service import do_create_source
 from woes.migrate import upgrade
 from woes.runtime import Runtime
+from woes.scans.pipeline import run_scan
+from woes.search import vectors
+from woes.search.embedder import get_embedder
+from woes.search.retrieval import _dense, search
+from woes.sources.models import Chunk
+from woes.sources.service import do_create_source
 from woes.workspaces.service import do_create_workspace
 
 SPEC = {"openapi": "3.0.3", "info": {"title": "Pets", "version": "1"}, "paths": {
@@ -74,7 +74,7 @@ def test_sql_dense_ranking_equals_the_numpy_ranking(rt):
     ws, src = _scan(rt, "rank")
     question = "how do I see all the veterinarians"
     with rt.db.reading() as s:
-        from woes.knowledge.models import Source
+        from woes.sources.models import Source
 
         source = s.get(Source, src)
         in_sql = _dense(s, [source], question, 5)
@@ -93,7 +93,7 @@ def test_a_rescan_keeps_the_column_in_step(rt):
     ws, src = _scan(rt, "rescan")
     changed = dict(SPEC, paths={**SPEC["paths"], "/cats": {"get": {"operationId": "listCats", "summary": "List cats",
                                                                      "responses": {"200": {"description": "OK"}}}}})
-    from woes.knowledge.service import do_replace_files
+    from woes.sources.service import do_replace_files
 
     with rt.db.transaction() as s:
         _src, scan = do_replace_files(s, ws, src, [("pets.yaml", yaml.safe_dump(changed).encode())], SYSTEM)

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from woes.events.service import SYSTEM
-from woes.knowledge.retrieval import (
+from woes.scans.pipeline import run_scan
+from woes.search.retrieval import (
     _concrete_path_matches,
     _stem_match,
     analyse,
@@ -18,8 +19,7 @@ from woes.knowledge.retrieval import (
     search,
     verb_objects,
 )
-from woes.knowledge.scanning import run_scan
-from woes.knowledge.service import do_create_source
+from woes.sources.service import do_create_source
 
 
 def _op(op_id: str, summary: str, params=(), body=None) -> dict:
@@ -285,7 +285,7 @@ def test_resource_words(path, words):
 
 
 def test_what_the_embedding_model_reads_has_no_link_targets():
-    from woes.knowledge.chunking import embedding_text
+    from woes.search.chunking import embedding_text
 
     text = ("Any user can create an issue. If [issues are disabled](https://docs.github.com/articles/disabling-issues/), "
             "the API returns `410 Gone`. See <a href=\"https://x.example/y\">limits</a> or https://docs.example.com/a?b=1 .")
@@ -316,6 +316,6 @@ def test_one_operation_at_two_paths_prefers_the_canonical_one(runtime, ws):
 
 
 def test_what_the_embedding_model_reads_is_capped():
-    from woes.knowledge.chunking import EMBED_MAX_WORDS, embedding_text
+    from woes.search.chunking import EMBED_MAX_WORDS, embedding_text
 
     assert len(embedding_text("word " * 1000).split()) == EMBED_MAX_WORDS

@@ -31,8 +31,8 @@ def test_credentials_write_only_encrypted_and_kept(client, ws, runtime):
         r = client.put(url, json={"type": "bearer"}, headers=ws.headers)
         assert r.status_code == 200 and r.json()["secrets"]["token"]["set"] is True
         got = client.get(url, headers=ws.headers)
-        from woes.knowledge.auth import credentials
-        from woes.knowledge.models import SourceAuth
+        from woes.sources.credentials import credentials
+        from woes.sources.models import SourceAuth
 
         with runtime.db.reading() as s:
             import uuid

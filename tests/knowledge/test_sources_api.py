@@ -106,7 +106,7 @@ def test_create_from_text_scans_to_endpoints_with_evidence(client, ws, runtime):
 
 
 def test_a_crashed_embedding_model_fails_the_scan_and_writes_nothing(client, ws, runtime, monkeypatch):
-    import woes.knowledge.scanning as scanning
+    import woes.scans.pipeline as scanning
 
     def crash(texts):
         raise RuntimeError("onnxruntime: out of memory")
@@ -141,7 +141,7 @@ def test_a_crashed_embedding_model_fails_the_scan_and_writes_nothing(client, ws,
 def test_rescan_unchanged_reembeds_nothing_and_change_is_incremental(client, ws, runtime, monkeypatch):
     src = create(client, ws, type="openapi", content=SPEC_V1)
     run_pending_scans(runtime)
-    import woes.knowledge.scanning as scanning
+    import woes.scans.pipeline as scanning
 
     calls: list[int] = []
     real = scanning._embed

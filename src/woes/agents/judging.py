@@ -120,9 +120,9 @@ def _common_words() -> frozenset[str]:
     import json
     from importlib import resources
 
-    from woes.knowledge.embedder import TOKENIZER_FILE
+    from woes.search.embedder import TOKENIZER_FILE
 
-    data = json.loads(resources.files("woes.knowledge").joinpath("embedding_model", TOKENIZER_FILE).read_text("utf-8"))
+    data = json.loads(resources.files("woes.search").joinpath("embedding_model", TOKENIZER_FILE).read_text("utf-8"))
     vocab = data.get("model", {}).get("vocab", {})
     return frozenset(w for w in vocab if w.isalpha() and not w.startswith("##"))
 

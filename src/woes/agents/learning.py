@@ -38,7 +38,7 @@ from woes.core.redaction import redact, redact_value
 from woes.db import Database, utcnow
 from woes.events.service import SYSTEM, Actor, record_event
 from woes.jobs import enqueue
-from woes.knowledge.models import Document, Endpoint, Scan, Source
+from woes.sources.models import Document, Endpoint, Scan, Source
 
 log = logging.getLogger("woes.agents")
 

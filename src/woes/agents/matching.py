@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from woes.knowledge.retrieval import _split_ident, _stem
+from woes.search.retrieval import _split_ident, _stem
 
 
 @lru_cache(maxsize=200_000)

@@ -27,9 +27,9 @@ from woes.core.caching import remember
 from woes.core.redaction import redact
 from woes.core.scoping import get_in_workspace
 from woes.events.service import Actor, record_event
-from woes.knowledge.evidence import search_text
-from woes.knowledge.models import Chunk, Endpoint, Source
-from woes.knowledge.retrieval import ENDPOINT_BM25, analyse, results_view, search
+from woes.importers.evidence import search_text
+from woes.search.retrieval import ENDPOINT_BM25, analyse, results_view, search
+from woes.sources.models import Chunk, Endpoint, Source
 
 log = logging.getLogger("woes.agents")
 

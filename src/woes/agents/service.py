@@ -24,8 +24,8 @@ from woes.core.text import fold_name
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
 from woes.keys.models import WidgetKey
-from woes.knowledge.models import Source
-from woes.knowledge.service import SOURCE_DELETE_HOOKS
+from woes.sources.models import Source
+from woes.sources.service import SOURCE_DELETE_HOOKS
 
 # Input field name → model attribute, for PATCH and `changedFields` (camelCase as in the API).
 EDITABLE = {

@@ -887,6 +887,6 @@ class SafeFetcher:
 
 
 def fetcher_callable(fetcher: SafeFetcher) -> Callable[[str], bytes]:
-    """Adapter for `woes.knowledge.importers.base.ImportContext.fetch`."""
+    """Adapter for `woes.importers.base.ImportContext.fetch`."""
     return fetcher.fetch_bytes
 

@@ -22,11 +22,11 @@ from woes.db import Database
 from woes.events.service import Actor
 from woes.keys.schemas import ApiKeyCreate
 from woes.keys.service import do_create_key
-from woes.knowledge.models import Scan, Source, SourceFile
-from woes.knowledge.scanning import run_scan
-from woes.knowledge.service import do_create_source, do_replace_files, do_start_scan
 from woes.members.models import Member, User
 from woes.members.service import do_create_owner
+from woes.scans.pipeline import run_scan
+from woes.sources.models import Scan, Source, SourceFile
+from woes.sources.service import do_create_source, do_replace_files, do_start_scan
 from woes.workspaces.models import Workspace
 from woes.workspaces.service import do_create_workspace
 

@@ -118,11 +118,11 @@ def _run_in(data_dir: Path, text: str, sources: list[tuple[str, list[tuple[str, 
     from woes.config import get_settings
     from woes.core.errors import ProblemError
     from woes.events.service import Actor
-    from woes.knowledge.scanning import run_scan
-    from woes.knowledge.service import do_create_source
     from woes.lab.service import do_create_lab_run, run_lab
     from woes.migrate import upgrade
     from woes.runtime import Runtime
+    from woes.scans.pipeline import run_scan
+    from woes.sources.service import do_create_source
     from woes.workspaces.service import do_create_workspace
 
     actor = Actor("system", "lab-cli")

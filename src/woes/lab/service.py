@@ -32,9 +32,9 @@ from woes.db import Database, utcnow
 from woes.events.models import DomainEvent
 from woes.events.service import SYSTEM, Actor, record_event
 from woes.jobs import enqueue
-from woes.knowledge.models import Source
 from woes.lab import evaluation
 from woes.lab.evaluation import BankError
+from woes.sources.models import Source
 
 log = logging.getLogger("woes.lab")
 

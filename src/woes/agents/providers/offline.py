@@ -22,7 +22,7 @@ from woes.agents.matching import (
     words,
 )
 from woes.agents.providers.base import Composition, CompositionRequest, EvidenceItem
-from woes.knowledge.evidence import example_request
+from woes.importers.evidence import example_request
 
 # Real HTML tags only: `<your secret key>` in a description is a placeholder, not markup.
 _HTML_TAG = re.compile(r"</?(?:p|br|code|pre|a|b|i|em|strong|ul|ol|li|table|thead|tbody|tr|td|th|span|div|h[1-6]|"

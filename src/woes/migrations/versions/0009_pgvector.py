@@ -14,7 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    from woes.knowledge.vectors import enable_on
+    from woes.search.vectors import enable_on
 
     enable_on(op.get_bind())
 
@@ -23,6 +23,6 @@ def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         op.execute("ALTER TABLE chunks DROP COLUMN IF EXISTS embedding_vec")
-    from woes.knowledge.vectors import forget
+    from woes.search.vectors import forget
 
     forget()

@@ -1,4 +1,4 @@
-"""Chunk ranking moved to the in-memory per-source BM25 (woes.knowledge.retrieval): drop the SQLite FTS5
+"""Chunk ranking moved to the in-memory per-source BM25 (woes.search.retrieval): drop the SQLite FTS5
 table, the PostgreSQL GIN expression index and the chunks.lexical_id column that only served them.
 
 Revision ID: 0010

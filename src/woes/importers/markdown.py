@@ -25,7 +25,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from woes.knowledge.importers.base import (
+from woes.importers.base import (
     Document,
     Endpoint,
     Example,

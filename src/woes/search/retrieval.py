@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, load_only
 
 from woes.core.caching import remember
 from woes.core.redaction import redact
-from woes.knowledge import vectors
-from woes.knowledge.models import Chunk, Endpoint, Source
+from woes.search import vectors
+from woes.sources.models import Chunk, Endpoint, Source
 
 RRF_K = 60
 ENDPOINT_LEXICAL_WEIGHT = 0.5  # the per-endpoint BM25 list counts half as much as the chunk lists
@@ -372,7 +372,7 @@ class _EndpointBM25(_BM25):
     and response fields, enum values, descriptions)."""
 
     def _documents(self, session: Session, source: Source) -> Iterable[tuple[uuid.UUID, str]]:
-        from woes.knowledge.evidence import search_text
+        from woes.importers.evidence import search_text
 
         cols = (Endpoint.id, Endpoint.operation_key, Endpoint.operation_id, Endpoint.summary, Endpoint.description,
                 Endpoint.tags, Endpoint.parameters, Endpoint.request_body, Endpoint.responses)
@@ -435,7 +435,7 @@ def _lexical(session: Session, sources: list[Source], terms: list[str], limit: i
 
 
 def _dense(session: Session, sources: list[Source], query: str, limit: int) -> list[tuple[uuid.UUID, float]]:
-    from woes.knowledge.embedder import get_embedder
+    from woes.search.embedder import get_embedder
 
     qv = get_embedder().embed_one(query)
     if vectors.pgvector_enabled(session):
@@ -997,7 +997,7 @@ def _snippet(text_: str, terms: list[str], width: int = 240) -> str:
 
 
 def results_view(session: Session, hits: list[Hit], q: str) -> list[dict[str, Any]]:
-    from woes.knowledge.models import Document
+    from woes.sources.models import Document
 
     terms = analyse(redact(q)).terms
     ep_ids = [h.id for h in hits if h.kind == "endpoint"]

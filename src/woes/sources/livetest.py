@@ -21,9 +21,9 @@ from woes.core.errors import ProblemError, validation_error
 from woes.core.redaction import redact, redact_headers
 from woes.core.schemas import ApiInput
 from woes.events.service import Actor, record_event
-from woes.knowledge.auth import credentials
-from woes.knowledge.models import Endpoint, SourceAuth
-from woes.knowledge.service import get_source
+from woes.sources.credentials import credentials
+from woes.sources.models import Endpoint, SourceAuth
+from woes.sources.service import get_source
 
 READ_METHODS = ("GET", "HEAD")
 BODY_LIMIT = 4096

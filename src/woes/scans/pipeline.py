@@ -23,14 +23,15 @@ from sqlalchemy.exc import OperationalError
 from woes.core.redaction import redact, redact_json
 from woes.db import Database, utcnow
 from woes.events.service import Actor, record_event
-from woes.knowledge import chunking, evidence
-from woes.knowledge import vectors as vector_store
-from woes.knowledge.importers.base import ImportContext, ImportError_, ImportResult, SourceFile
-from woes.knowledge.importers.schema_fields import gc_paused
-from woes.knowledge.models import Chunk, Document, Endpoint, Scan, Source
-from woes.knowledge.models import SourceFile as SourceFileRow
+from woes.importers import evidence
+from woes.importers.base import ImportContext, ImportError_, ImportResult, SourceFile
+from woes.importers.schema_fields import gc_paused
+from woes.search import chunking
+from woes.search import vectors as vector_store
+from woes.sources.models import Chunk, Document, Endpoint, Scan, Source
+from woes.sources.models import SourceFile as SourceFileRow
 
-log = logging.getLogger("woes.knowledge.scan")
+log = logging.getLogger("woes.scans")
 SCAN_ACTOR = Actor("system", "scanner")
 # A scan embeds its chunks on this many threads at once, one per core (see embedder.embed).
 EMBED_THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -60,7 +61,7 @@ def _chunk_hash(text: str) -> str:
 
 
 def parse_files(files: list[SourceFile], declared_type: str, ctx: ImportContext) -> ImportResult:
-    from woes.knowledge.importers.detect import IMPORTERS, detect_format, load_importers
+    from woes.importers.detect import IMPORTERS, detect_format, load_importers
 
     load_importers()
     fmt = declared_type
@@ -73,7 +74,7 @@ def parse_files(files: list[SourceFile], declared_type: str, ctx: ImportContext)
 
 
 def _embed(texts: list[str]) -> tuple[list[bytes], str]:
-    from woes.knowledge.embedder import get_embedder
+    from woes.search.embedder import get_embedder
 
     emb = get_embedder()
     if not texts:
@@ -158,7 +159,7 @@ def _default_context() -> ImportContext:
 
 def fetch_git_files(url: str | None, git_path: str | None) -> list[SourceFile]:
     from woes.config import get_settings
-    from woes.knowledge.gitsource import GitSourceError, clone_files
+    from woes.sources.gitsource import GitSourceError, clone_files
 
     if not url:
         raise ScanFailed("The source has no repository URL.")
@@ -178,7 +179,7 @@ def fetch_url_files(url: str | None, declared: str, options: dict[str, Any]) -> 
     fetcher = get_settings().safe_fetcher()
     try:
         if declared == "website":
-            from woes.knowledge.crawl import crawl
+            from woes.sources.crawl import crawl
 
             result = crawl(url, fetcher, max_pages=int(options.get("maxPages", 200)), max_depth=int(options.get("maxDepth", 3)),
                            max_bytes=int(options.get("maxBytes", 20_000_000)))
@@ -320,7 +321,7 @@ def _apply(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id:
         source.auth_schemes = redact_json([evidence.record_auth(a) for a in result.auth_schemes])
         source.counts = {k: counts[k] for k in ("endpoints", "documents", "chunks")}
         s.flush()
-        from woes.knowledge.service import scan_view, source_view
+        from woes.sources.service import scan_view, source_view
 
         record_event(s, workspace_id=workspace_id, type="source.scan_completed", resource_type="source", resource_id=source_id,
                      data={"source": source_view(source), "scan": scan_view(scan)}, actor=SCAN_ACTOR)
@@ -346,7 +347,7 @@ def _finish_unchanged(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUI
         source.status = "ready" if scan.status == "completed" else "partial"
         source.last_scan_id, source.updated_at = scan_id, utcnow()
         s.flush()
-        from woes.knowledge.service import scan_view, source_view
+        from woes.sources.service import scan_view, source_view
 
         record_event(s, workspace_id=workspace_id, type="source.scan_completed", resource_type="source", resource_id=source_id,
                      data={"source": source_view(source), "scan": scan_view(scan)}, actor=SCAN_ACTOR)
@@ -367,7 +368,7 @@ def _fail(db: Database, workspace_id: uuid.UUID, source_id: uuid.UUID, scan_id: 
         source.status = "failed" if last_good is None else ("partial" if last_good.status == "partial" else "ready")
         source.updated_at = utcnow()
         s.flush()
-        from woes.knowledge.service import scan_view, source_view
+        from woes.sources.service import scan_view, source_view
 
         record_event(s, workspace_id=workspace_id, type="source.scan_failed", resource_type="source", resource_id=source_id,
                      data={"source": source_view(source), "scan": scan_view(scan)}, actor=SCAN_ACTOR)

@@ -27,7 +27,7 @@ from woes.core.scoping import get_in_workspace
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
 from woes.jobs import enqueue
-from woes.knowledge.models import Chunk, Document, Endpoint, Scan, Source, SourceFile
+from woes.sources.models import Chunk, Document, Endpoint, Scan, Source, SourceFile
 
 SCAN_JOB = "knowledge.scan"
 TYPES = ("auto", "openapi", "markdown", "json", "website", "graphql", "asyncapi", "postman", "grpc", "wsdl")

@@ -14,8 +14,8 @@ from woes.core.errors import validation_error
 from woes.core.schemas import ApiInput
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
-from woes.knowledge.models import SourceAuth
-from woes.knowledge.service import get_source
+from woes.sources.models import SourceAuth
+from woes.sources.service import get_source
 
 AuthType = Literal["none", "api_key", "bearer", "basic", "oauth2_client_credentials"]
 SECRET_FIELDS = {"api_key": ("apiKey",), "bearer": ("token",), "basic": ("password",),

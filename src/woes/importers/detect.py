@@ -1,7 +1,7 @@
 """`type: auto`: ask every registered importer how sure it is, pick the most confident.
 
 `IMPORTERS` (format → importer instance) is filled lazily, on first use, from the modules
-`woes.knowledge.importers.{openapi, postman, graphql, asyncapi, grpc, wsdl, markdown, jsondoc, website}`.
+`woes.importers.{openapi, postman, graphql, asyncapi, grpc, wsdl, markdown, jsondoc, website}`.
 A module that is missing (ImportError, or any other error while importing it) is skipped and remembered in `UNAVAILABLE`, so detection
 works with whatever formats exist. In each module the importer is found as a module-level `IMPORTER`
 instance, or else every class defined there that has a string `format` and `detect`/`parse` methods
@@ -14,7 +14,7 @@ import importlib
 import logging
 import threading
 
-from woes.knowledge.importers.base import Importer, ImportError_, SourceFile
+from woes.importers.base import Importer, ImportError_, SourceFile
 
 __all__ = ["IMPORTERS", "UNAVAILABLE", "detect_format", "get_importer", "load_importers", "register", "scores"]
 
@@ -63,7 +63,7 @@ def load_importers() -> dict[str, Importer]:
             return IMPORTERS
         for module_name in IMPORTER_MODULES:
             try:
-                module = importlib.import_module(f"woes.knowledge.importers.{module_name}")
+                module = importlib.import_module(f"woes.importers.{module_name}")
             except ImportError as exc:  # not written yet, or an optional dependency is missing
                 UNAVAILABLE[module_name] = str(exc)
                 log.debug("importer module %s unavailable: %s", module_name, exc)

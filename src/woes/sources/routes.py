@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, BinaryIO
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
@@ -15,11 +14,11 @@ from woes.auth.deps import ReadDB, WriteDB, require, run_write, write_turn
 from woes.auth.principal import Principal
 from woes.core.errors import ProblemError, validation_error
 from woes.core.pagination import Page, paginate
-from woes.knowledge import service
-from woes.knowledge.auth import SourceAuthIn
-from woes.knowledge.livetest import LiveTestIn, LiveTestPermissionIn
-from woes.knowledge.models import Chunk, Document, Endpoint, Scan, Source
-from woes.knowledge.schemas import SourceCreate, SourcePatch, options_dict
+from woes.sources import service
+from woes.sources.credentials import SourceAuthIn
+from woes.sources.livetest import LiveTestIn, LiveTestPermissionIn
+from woes.sources.models import Chunk, Document, Endpoint, Scan, Source
+from woes.sources.schemas import SourceCreate, SourcePatch, options_dict
 
 if TYPE_CHECKING:
     from woes.runtime import Runtime
@@ -203,53 +202,23 @@ def list_chunks(source_id: uuid.UUID, p: Read, db: ReadDB, page: Page) -> dict:
     return paginate(db, stmt, Chunk, page, "chunks", service.chunk_view, ascending=True)
 
 
-@router.get("/search", summary="Hybrid search over endpoint records and document chunks")
-def search(p: Read, db: ReadDB,
-           q: Annotated[str, Query(min_length=1, max_length=2000)],
-           source_id: Annotated[list[uuid.UUID] | None, Query(alias="sourceId")] = None,
-           agent_id: Annotated[uuid.UUID | None, Query(alias="agentId", description="Only that agent's sources")] = None,
-           limit: Annotated[int, Query(ge=1, le=50)] = 10) -> dict:
-    from woes.knowledge.retrieval import results_view
-    from woes.knowledge.retrieval import search as run_search
-
-    if source_id:
-        found = set(db.scalars(select(Source.id).where(Source.workspace_id == p.workspace_id, Source.id.in_(source_id))))
-        missing = [str(s) for s in source_id if s not in found]
-        if missing:
-            raise ProblemError(404, "not_found", f"Source not found: {', '.join(missing)}.")
-    if agent_id is not None:
-        source_id = _agent_sources(db, p.workspace_id, agent_id, source_id)
-    hits, info = run_search(db, p.workspace_id, q, source_id, limit)
-    return {"object": "list", "results": results_view(db, hits, q), "hasMore": False, "nextCursor": None,
-            "tookMs": info["tookMs"], "query": info.get("analysis", {})}
-
-
-def _agent_sources(db: Session, workspace_id: uuid.UUID, agent_id: uuid.UUID,
-                   source_ids: list[uuid.UUID] | None) -> list[uuid.UUID]:
-    """The agent's sources (404 for an agent of another workspace), narrowed to `source_ids` when given."""
-    from woes.agents.service import agent_source_ids
-
-    allowed = agent_source_ids(db, workspace_id, agent_id)
-    return [s for s in source_ids if s in allowed] if source_ids else allowed
-
-
 @router.get("/sources/{source_id}/auth", summary="How Woes authenticates to this API (secrets are never returned)")
 def get_source_auth(source_id: uuid.UUID, p: Read, db: ReadDB) -> dict:
-    from woes.knowledge.auth import auth_view, get_auth
+    from woes.sources.credentials import auth_view, get_auth
 
     return auth_view(get_auth(db, p.workspace_id, source_id))
 
 
 @router.put("/sources/{source_id}/auth", summary="Set credentials for guarded live tests (write-only; unset secrets are kept)")
 def put_source_auth(source_id: uuid.UUID, body: SourceAuthIn, p: Write, db: WriteDB) -> dict:
-    from woes.knowledge.auth import auth_view, do_set_auth
+    from woes.sources.credentials import auth_view, do_set_auth
 
     return auth_view(do_set_auth(db, p.workspace_id, source_id, body, p.actor))
 
 
 @router.put("/endpoints/{endpoint_id}/live-test", summary="Allow (or stop) guarded live tests of this endpoint")
 def set_live_test_permission(endpoint_id: uuid.UUID, body: LiveTestPermissionIn, p: Write, db: WriteDB) -> dict:
-    from woes.knowledge.livetest import do_set_permission
+    from woes.sources.livetest import do_set_permission
 
     ep = do_set_permission(db, p.workspace_id, endpoint_id, body, p.actor)
     return {"object": "live_test_permission", "endpointId": str(ep.id), "enabled": ep.live_test_enabled,
@@ -259,7 +228,7 @@ def set_live_test_permission(endpoint_id: uuid.UUID, body: LiveTestPermissionIn,
 @router.post("/sources/{source_id}/tests", summary="Run a guarded live test of an opted-in endpoint")
 async def live_test(source_id: uuid.UUID, body: LiveTestIn, p: Write, request: Request) -> dict:
     """Checked on a read, sent with no transaction open, recorded (event) in one short write."""
-    from woes.knowledge import livetest
+    from woes.sources import livetest
 
     runtime = request.app.state.runtime
 

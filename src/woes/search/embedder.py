@@ -5,7 +5,7 @@ network: the model and tokenizer are read from the package folder `embedding_mod
 `scripts/export_embedder.py`, see its manifest.json). Mean pooling and L2 normalisation are inside the
 ONNX graph (output `sentence_embedding`); `embed()` re-normalises in float32 as a cheap guard.
 
-    from woes.knowledge.embedder import get_embedder
+    from woes.search.embedder import get_embedder
     emb = get_embedder()                      # lazy, thread-safe process singleton (1 intra-op thread)
     vecs = emb.embed(["chunk one", "chunk two"])  # float32, (n, 384), unit rows
     q = emb.embed_one("How do I paginate?")     # float32, (384,)
@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 def _read_model_files(model_dir: str | Path | None) -> tuple[bytes, str, dict[str, Any]]:
     """Model bytes, tokenizer JSON text and manifest, from `model_dir` or from the package data."""
     if model_dir is None:
-        base: Any = resources.files("woes.knowledge").joinpath("embedding_model")
+        base: Any = resources.files("woes.search").joinpath("embedding_model")
     else:
         base = Path(model_dir)
     model_bytes = base.joinpath(MODEL_FILE).read_bytes()

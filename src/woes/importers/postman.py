@@ -15,7 +15,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from woes.knowledge.importers.base import (
+from woes.importers.base import (
     AuthRequirement,
     Document,
     Endpoint,
@@ -30,7 +30,7 @@ from woes.knowledge.importers.base import (
     Response,
     SourceFile,
 )
-from woes.knowledge.importers.schema_fields import (
+from woes.importers.schema_fields import (
     EXAMPLE_MAX_CHARS,
     MAX_FIELDS,
     LoadError,

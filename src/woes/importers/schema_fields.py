@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from woes.knowledge.importers.base import Field
+from woes.importers.base import Field
 
 MAX_DEPTH = 5  # dotted levels: a.b.c.d.e
 MAX_FIELDS = 300  # per operation

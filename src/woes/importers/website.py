@@ -1,6 +1,6 @@
 """Website sources: crawled pages → one Document per page.
 
-The scan job crawls with `woes.knowledge.crawl.crawl(url, fetcher, ...)` (network, safe-fetch policy)
+The scan job crawls with `woes.sources.crawl.crawl(url, fetcher, ...)` (network, safe-fetch policy)
 and then either
 * hands the result to `WebsiteImporter.from_crawl(result)` directly, or
 * stores the fetched pages as `SourceFile(path=<page URL>, data=<fetched bytes>)` (`crawl_files`) for
@@ -13,8 +13,7 @@ from __future__ import annotations
 import posixpath
 from urllib.parse import urlsplit
 
-from woes.knowledge.crawl import CrawlResult, extract_html, looks_like_html
-from woes.knowledge.importers.base import (
+from woes.importers.base import (
     Document,
     ImportContext,
     ImportError_,
@@ -22,7 +21,8 @@ from woes.knowledge.importers.base import (
     ImportResult,
     SourceFile,
 )
-from woes.knowledge.importers.markdown import clean_markdown, markdown_title
+from woes.importers.markdown import clean_markdown, markdown_title
+from woes.sources.crawl import CrawlResult, extract_html, looks_like_html
 
 __all__ = ["WebsiteImporter", "crawl_files", "skipped_to_issues"]
 

@@ -18,7 +18,7 @@ import posixpath
 import re
 from typing import Any
 
-from woes.knowledge.importers.base import (
+from woes.importers.base import (
     Document,
     ImportContext,
     ImportError_,

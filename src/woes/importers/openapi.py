@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-from woes.knowledge.importers.base import (
+from woes.importers.base import (
     AuthRequirement,
     Document,
     Endpoint,
@@ -34,7 +34,7 @@ from woes.knowledge.importers.base import (
     Response,
     SourceFile,
 )
-from woes.knowledge.importers.schema_fields import (
+from woes.importers.schema_fields import (
     MAX_FIELDS,
     LoadError,
     RefError,
