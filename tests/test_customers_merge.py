@@ -111,11 +111,11 @@ def test_merge_calls_hooks_in_the_same_transaction(client, ws, runtime):
         moved = session.scalars(select(CustomerIdentity.customer_id).where(CustomerIdentity.value == "s")).all()
         calls.append((workspace_id, src.id, tgt.id, src.merged_into_id, moved))
 
-    service.CUSTOMER_MERGE_HOOKS.append(hook)
+    service.CUSTOMER_MERGE_HOOKS.connect(hook)
     try:
         assert merge(client, ws, target, source).status_code == 200
     finally:
-        service.CUSTOMER_MERGE_HOOKS.remove(hook)
+        service.CUSTOMER_MERGE_HOOKS.disconnect(hook)
     tid, sid = uuid.UUID(target["id"]), uuid.UUID(source["id"])
     assert calls == [(ws.id, sid, tid, tid, [tid])]
 
@@ -127,11 +127,11 @@ def test_a_failing_hook_rolls_the_whole_merge_back(client, ws, runtime):
     def hook(session, workspace_id, src, tgt):
         raise ProblemError(409, "conflict", "The conversations could not be moved.")
 
-    service.CUSTOMER_MERGE_HOOKS.append(hook)
+    service.CUSTOMER_MERGE_HOOKS.connect(hook)
     try:
         r = merge(client, ws, target, source)
     finally:
-        service.CUSTOMER_MERGE_HOOKS.remove(hook)
+        service.CUSTOMER_MERGE_HOOKS.disconnect(hook)
     assert r.status_code == 409 and r.json()["error"] == "The conversations could not be moved."
     assert client.get(f"{API}/{source['id']}", headers=ws.headers).json() == source
     assert client.get(f"{API}/{target['id']}", headers=ws.headers).json() == target
@@ -198,9 +198,9 @@ def test_delete_hooks_run_before_the_row_goes(client, ws):
     def hook(session, workspace_id, customer):
         seen.append((workspace_id, customer.id))
 
-    service.CUSTOMER_DELETE_HOOKS.append(hook)
+    service.CUSTOMER_DELETE_HOOKS.connect(hook)
     try:
         assert client.delete(f"{API}/{c['id']}", headers=ws.headers).status_code == 204
     finally:
-        service.CUSTOMER_DELETE_HOOKS.remove(hook)
+        service.CUSTOMER_DELETE_HOOKS.disconnect(hook)
     assert seen == [(ws.id, uuid.UUID(c["id"]))]

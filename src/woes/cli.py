@@ -25,8 +25,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _load_job_modules() -> None:
-    import woes.app  # noqa: F401  (imports every domain, registering their job handlers)
+    from woes.wiring import wire
 
+    wire()  # every domain's job handlers and hooks (Runtime.build does it too; a worker needs them first)
     for name in filter(None, (m.strip() for m in os.environ.get("WOES_JOB_MODULES", "").split(","))):
         importlib.import_module(name)
 

@@ -5,7 +5,6 @@ Both build the same Runtime, so there is one code path for the embedded and scal
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from woes.events.bus import EventBus, RedisEventBus
 from woes.events.relay import OutboxRelay
 from woes.jobs.queue import JobQueue, make_queue
 from woes.keys.usage import UsageRecorder
-from woes.models import domain_modules
+from woes.wiring import wire
 
 log = logging.getLogger("woes.runtime")
 
@@ -39,8 +38,7 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, db: Database | None = None) -> Runtime:
-        for module in domain_modules("tasks"):  # job handlers of every domain
-            importlib.import_module(module)
+        wire()  # cross-domain hooks and every domain's job handlers
         if not settings.is_postgres:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = db or Database(settings.resolved_database_url, write_wait_seconds=settings.write_wait_seconds,

@@ -25,7 +25,6 @@ from woes.db import utcnow
 from woes.events.service import Actor, record_event
 from woes.keys.models import WidgetKey
 from woes.sources.models import Source
-from woes.sources.service import SOURCE_DELETE_HOOKS
 
 # Input field name → model attribute, for PATCH and `changedFields` (camelCase as in the API).
 EDITABLE = {
@@ -320,11 +319,11 @@ def do_reject_draft(session: Session, workspace_id: uuid.UUID, draft_id: uuid.UU
 
 # -- reactions to other domains ------------------------------------------------------------------------
 
-def _is_agent(session: Session, workspace_id: uuid.UUID, agent_id: uuid.UUID) -> bool:
+def is_agent(session: Session, workspace_id: uuid.UUID, agent_id: uuid.UUID) -> bool:
     return session.scalar(select(Agent.id).where(Agent.workspace_id == workspace_id, Agent.id == agent_id)) is not None
 
 
-def _forget_deleted_source(session: Session, workspace_id: uuid.UUID, source: Source, actor: Actor) -> None:
+def forget_deleted_source(session: Session, workspace_id: uuid.UUID, source: Source, actor: Actor) -> None:
     gone = str(source.id)
     for agent in session.scalars(agents_stmt(workspace_id)):
         if gone in (agent.source_ids or []):
@@ -333,6 +332,3 @@ def _forget_deleted_source(session: Session, workspace_id: uuid.UUID, source: So
             session.flush()
             _event(session, agent, "agent.updated", actor, changedFields=["sourceIds"], removedSourceId=gone)
 
-
-conversations.ASSIGNEE_CHECKS["agent"] = _is_agent
-SOURCE_DELETE_HOOKS.append(_forget_deleted_source)

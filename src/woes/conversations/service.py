@@ -27,8 +27,8 @@ from woes.core.errors import ProblemError, conflict, not_found, validation_error
 from woes.core.redaction import contains_secret, redact
 from woes.core.scoping import get_in_workspace
 from woes.customers.models import Customer
-from woes.customers.service import CUSTOMER_DELETE_HOOKS, CUSTOMER_MERGE_HOOKS, do_upsert_customer_by_reference
-from woes.datasettings.service import TAG_RENAME_HOOKS, resolve_tag_names, valid_priority, validate_custom_field_values
+from woes.customers.service import do_upsert_customer_by_reference
+from woes.datasettings.service import resolve_tag_names, valid_priority, validate_custom_field_values
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
 from woes.jobs import enqueue
@@ -40,12 +40,16 @@ from woes.workspaces.models import Workspace
 UNSNOOZE_JOB = "conversations.unsnooze"
 PREVIEW_LEN = 140
 
-# How an assignee id is checked, by assignee type. Domains that own assignable things register here
-# (the agents domain adds "agent").
+# How an assignee id is checked, by assignee type. Domains above this one that own assignable things are
+# added in woes.wiring with add_assignee_check (the agents domain adds "agent").
 ASSIGNEE_CHECKS: dict[str, Callable[[Session, uuid.UUID, uuid.UUID], bool]] = {
     "operator": lambda s, ws, i: s.scalar(select(Member.id).where(Member.workspace_id == ws, Member.id == i)) is not None,
     "team": lambda s, ws, i: s.scalar(select(Team.id).where(Team.workspace_id == ws, Team.id == i)) is not None,
 }
+
+
+def add_assignee_check(assignee_type: str, check: Callable[[Session, uuid.UUID, uuid.UUID], bool]) -> None:
+    ASSIGNEE_CHECKS[assignee_type] = check
 
 
 # -- views -------------------------------------------------------------------------------------------
@@ -563,7 +567,7 @@ def do_update_message_state(session: Session, workspace_id: uuid.UUID, conversat
 
 # -- reactions to other domains ------------------------------------------------------------------------
 
-def _move_conversations_on_customer_merge(session: Session, workspace_id: uuid.UUID, source: Customer, target: Customer) -> None:
+def move_conversations_on_customer_merge(session: Session, workspace_id: uuid.UUID, source: Customer, target: Customer) -> None:
     moved = list(session.scalars(select(Conversation).where(Conversation.workspace_id == workspace_id,
                                                             Conversation.customer_id == source.id)))
     for conv in moved:
@@ -574,7 +578,7 @@ def _move_conversations_on_customer_merge(session: Session, workspace_id: uuid.U
         _event(session, conv, "conversation.updated", Actor("system"), changedFields=["customer"], mergedCustomer=str(source.id))
 
 
-def _refuse_delete_with_conversations(session: Session, workspace_id: uuid.UUID, customer: Customer) -> None:
+def refuse_delete_with_conversations(session: Session, workspace_id: uuid.UUID, customer: Customer) -> None:
     count = session.scalar(select(func.count()).select_from(Conversation).where(
         Conversation.workspace_id == workspace_id, Conversation.customer_id == customer.id)) or 0
     if count:
@@ -582,7 +586,7 @@ def _refuse_delete_with_conversations(session: Session, workspace_id: uuid.UUID,
                        conversationCount=count)
 
 
-def _follow_tag_rename(session: Session, workspace_id: uuid.UUID, old: str, new: str | None) -> None:
+def follow_tag_rename(session: Session, workspace_id: uuid.UUID, old: str, new: str | None) -> None:
     rows = list(session.scalars(select(ConversationTag).where(ConversationTag.workspace_id == workspace_id,
                                                               func.lower(ConversationTag.name) == old.lower())))
     for row in rows:
@@ -593,6 +597,3 @@ def _follow_tag_rename(session: Session, workspace_id: uuid.UUID, old: str, new:
     session.flush()
 
 
-CUSTOMER_MERGE_HOOKS.append(_move_conversations_on_customer_merge)
-TAG_RENAME_HOOKS.append(_follow_tag_rename)
-CUSTOMER_DELETE_HOOKS.append(_refuse_delete_with_conversations)

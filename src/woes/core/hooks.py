@@ -23,6 +23,10 @@ class Hooks(Generic[F]):
         if function not in self._functions:  # wiring twice (an app and a worker in one process) connects once
             self._functions.append(function)
 
+    def disconnect(self, function: F) -> None:
+        if function in self._functions:
+            self._functions.remove(function)
+
     def __iter__(self) -> Iterator[F]:
         return iter(list(self._functions))
 

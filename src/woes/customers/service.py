@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
 from woes.core.errors import ProblemError, conflict, not_found, validation_error
+from woes.core.hooks import Hooks
 from woes.core.redaction import redact_value
 from woes.customers.models import Account, Customer, CustomerIdentity
 from woes.customers.schemas import (
@@ -45,12 +46,12 @@ MergeHook = Callable[[Session, uuid.UUID, Customer, Customer], None]
 DeleteHook = Callable[[Session, uuid.UUID, Customer], None]
 
 # Called by do_merge_customers as hook(session, workspace_id, source, target) after identities and traits
-# have moved and before the event is recorded, in the same transaction. Other domains register here
-# (conversations move their rows to the target). Raising aborts the whole merge.
-CUSTOMER_MERGE_HOOKS: list[MergeHook] = []
+# have moved and before the event is recorded, in the same transaction. Other domains are connected
+# in woes.wiring (conversations move their rows to the target). Raising aborts the whole merge.
+CUSTOMER_MERGE_HOOKS: Hooks[MergeHook] = Hooks("customer merged")
 
 # Called by do_delete_customer as hook(session, workspace_id, customer) before the row is deleted.
-CUSTOMER_DELETE_HOOKS: list[DeleteHook] = []
+CUSTOMER_DELETE_HOOKS: Hooks[DeleteHook] = Hooks("customer deleted")
 
 _CAMEL = {"external_id": "externalId", "account_id": "accountId", "sensitive_traits": "sensitiveTraits"}
 

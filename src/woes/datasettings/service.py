@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from woes.core.errors import ProblemError, conflict, not_found, validation_error
+from woes.core.hooks import Hooks
 from woes.core.scoping import get_in_workspace
 from woes.core.text import fold_name
 from woes.datasettings.models import CustomField, Priority, Status, Tag
@@ -157,8 +158,8 @@ def do_create_tag(session: Session, workspace_id: uuid.UUID, body: TagCreate, ac
 
 
 # Records that carry tags by name (conversations, issues) follow renames and deletions in the same
-# transaction: hook(session, workspace_id, old_name, new_name_or_None).
-TAG_RENAME_HOOKS: list[Callable[[Session, uuid.UUID, str, str | None], None]] = []
+# transaction: hook(session, workspace_id, old_name, new_name_or_None), connected in woes.wiring.
+TAG_RENAME_HOOKS: Hooks[Callable[[Session, uuid.UUID, str, str | None], None]] = Hooks("tag renamed or deleted")
 
 
 def do_update_tag(session: Session, workspace_id: uuid.UUID, tag_id: uuid.UUID, body: TagPatch, actor: Actor) -> Tag:

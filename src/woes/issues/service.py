@@ -16,7 +16,7 @@ from woes.conversations.schemas import MessageCreate
 from woes.core.errors import ProblemError, conflict, not_found, validation_error
 from woes.core.scoping import get_in_workspace
 from woes.customers.models import Account, Customer
-from woes.datasettings.service import TAG_RENAME_HOOKS, resolve_tag_names, validate_custom_field_values
+from woes.datasettings.service import resolve_tag_names, validate_custom_field_values
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
 from woes.issues.models import Issue, IssueConversation, IssueExternalLink
@@ -271,10 +271,8 @@ def do_convert_conversation(session: Session, workspace_id: uuid.UUID, conversat
     return do_create_issue(session, workspace_id, body, p, copy_notes_from=conv.id)
 
 
-def _follow_tag_rename(session: Session, workspace_id: uuid.UUID, old: str, new: str | None) -> None:
+def follow_tag_rename(session: Session, workspace_id: uuid.UUID, old: str, new: str | None) -> None:
     for issue in session.scalars(select(Issue).where(Issue.workspace_id == workspace_id)):
         if any(t.lower() == old.lower() for t in issue.tags or []):
             issue.tags = [t for t in ([new if t.lower() == old.lower() else t for t in issue.tags]) if t]
 
-
-TAG_RENAME_HOOKS.append(_follow_tag_rename)

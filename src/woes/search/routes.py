@@ -21,13 +21,13 @@ router = APIRouter(prefix="/api/v1", tags=["knowledge"])
 Read = Annotated[Principal, Depends(require("knowledge:read"))]
 
 AgentSources = Callable[[Session, uuid.UUID, uuid.UUID], list[uuid.UUID]]
-_agent_sources: list[AgentSources] = []
+_PROVIDERS: list[AgentSources] = []
 
 
 def use_agent_sources(provider: AgentSources) -> None:
     """Wired at start-up (woes.wiring): how `?agentId=` finds an agent's sources (the agents domain sits above
     search, so search does not import it)."""
-    _agent_sources[:] = [provider]
+    _PROVIDERS[:] = [provider]
 
 
 @router.get("/search", summary="Hybrid search over endpoint records and document chunks")
@@ -51,5 +51,5 @@ def search(p: Read, db: ReadDB,
 def _agent_sources(db: Session, workspace_id: uuid.UUID, agent_id: uuid.UUID,
                    source_ids: list[uuid.UUID] | None) -> list[uuid.UUID]:
     """The agent's sources (404 for an agent of another workspace), narrowed to `source_ids` when given."""
-    allowed = _agent_sources[0](db, workspace_id, agent_id)
+    allowed = _PROVIDERS[0](db, workspace_id, agent_id)
     return [s for s in source_ids if s in allowed] if source_ids else allowed

@@ -23,6 +23,7 @@ from woes.core.decompression import (
     safe_member_path,
 )
 from woes.core.errors import ProblemError, conflict, validation_error
+from woes.core.hooks import Hooks
 from woes.core.scoping import get_in_workspace
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
@@ -34,8 +35,9 @@ TYPES = ("auto", "openapi", "markdown", "json", "website", "graphql", "asyncapi"
 MAX_FILES = 2000  # files of one source (uploads and archive members together)
 
 # Called by do_delete_source as hook(session, workspace_id, source, actor) before the row is deleted, in the
-# same transaction. Domains that refer to sources register here (agents drop the id from their sourceIds).
-SOURCE_DELETE_HOOKS: list[Callable[[Session, uuid.UUID, Source, Actor], None]] = []
+# same transaction. Domains that refer to sources are connected in woes.wiring (agents drop the id from
+# their sourceIds).
+SOURCE_DELETE_HOOKS: Hooks[Callable[[Session, uuid.UUID, Source, Actor], None]] = Hooks("source deleted")
 
 
 def _iso(v: Any) -> str | None:
