@@ -43,7 +43,7 @@ def test_expired_key_is_401_key_expired(client, ws, monkeypatch):
     key = make_key(client, ws, ["workspace:read"], expiresAt=expires.isoformat())
     assert client.get("/api/v1/workspace", headers=_h(key["secret"])).status_code == 200  # now cached
     later = lambda: expires + timedelta(seconds=1)  # noqa: E731 - the clock of the code that checks expiry
-    monkeypatch.setattr("woes.core.middleware.utcnow", later)
+    monkeypatch.setattr("woes.auth.middleware.utcnow", later)
     monkeypatch.setattr("woes.auth.service.utcnow", later)
     r = client.get("/api/v1/workspace", headers=_h(key["secret"]))
     assert r.status_code == 401 and r.json()["code"] == "key_expired"
@@ -94,7 +94,7 @@ def test_rotation_grace_works_and_ends(client, ws, monkeypatch):
     assert client.get("/api/v1/workspace", headers=_h(old)).status_code == 200
     assert client.get("/api/v1/workspace", headers=_h(new)).status_code == 200
     later = lambda: utcnow() + timedelta(seconds=601)  # noqa: E731 - the grace period has ended on the checking code's clock
-    monkeypatch.setattr("woes.core.middleware.utcnow", later)
+    monkeypatch.setattr("woes.auth.middleware.utcnow", later)
     monkeypatch.setattr("woes.auth.service.utcnow", later)
     r = client.get("/api/v1/workspace", headers=_h(old))
     assert r.status_code == 401 and r.json()["code"] == "unauthorized"

@@ -313,7 +313,7 @@ def test_documented_error_responses(client, ws, make_workspace, runtime, monkeyp
     expires = utcnow() + timedelta(hours=1)
     key = make_key(client, ws, ["conversations:read"], expiresAt=expires.isoformat())
     later = lambda: expires + timedelta(seconds=1)  # noqa: E731 - the clock of the code that checks expiry
-    monkeypatch.setattr("woes.core.middleware.utcnow", later)
+    monkeypatch.setattr("woes.auth.middleware.utcnow", later)
     monkeypatch.setattr("woes.auth.service.utcnow", later)
     r = client.get("https://woes.dev/api/v1/conversations", headers={"Authorization": f"Bearer {key['secret']}"})
     assert r.status_code == 401 and r.json()["code"] == "key_expired"

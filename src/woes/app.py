@@ -12,11 +12,11 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from woes import __version__
+from woes.auth.middleware import AuthMiddleware
 from woes.config import Settings, get_settings
 from woes.core.clientaddr import ClientAddressMiddleware
 from woes.core.errors import install_error_handlers
 from woes.core.middleware import (
-    AuthMiddleware,
     BodyLimitMiddleware,
     IdempotencyMiddleware,
     RateLimitMiddleware,

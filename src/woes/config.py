@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -89,8 +90,6 @@ class Settings(BaseSettings):
     @field_validator("agent_base_url")
     @classmethod
     def _valid_agent_base_url(cls, v: str) -> str:
-        from woes.agents.providers.remote import normalize_base_url
-
         return normalize_base_url(v) if v.strip() else ""
 
     @field_validator("agent_api_key")
@@ -153,3 +152,22 @@ def get_settings() -> Settings:
 
 def reset_settings_cache() -> None:
     get_settings.cache_clear()
+
+
+def normalize_base_url(url: str) -> str:
+    """`url` without trailing slashes, after checking it is a plain http(s) URL; raises ValueError."""
+    url = (url or "").strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ValueError("the agent base URL is not a valid URL") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("the agent base URL must start with http:// or https://")
+    if "@" in parts.netloc:
+        raise ValueError("the agent base URL must not contain credentials; set WOES_AGENT_API_KEY instead")
+    if not parts.hostname:
+        raise ValueError("the agent base URL has no host")
+    if parts.query or parts.fragment:
+        raise ValueError("the agent base URL must not have a query string or fragment")
+    return url.rstrip("/")

@@ -30,6 +30,7 @@ def wire() -> None:
         from woes.customers import service as customers
         from woes.datasettings import service as datasettings
         from woes.issues import service as issues
+        from woes.keys import service as keys
         from woes.search import routes as search_routes
         from woes.sources import service as sources
 
@@ -40,6 +41,7 @@ def wire() -> None:
         sources.SOURCE_DELETE_HOOKS.connect(agents.forget_deleted_source)
         conversations.add_assignee_check("agent", agents.is_agent)
         search_routes.use_agent_sources(agents.agent_source_ids)
+        keys.use_agent_check(agents.is_agent)
         for module in domain_modules("tasks"):  # job handlers: @job_handler registers each by name
             importlib.import_module(module)
         _wired = True

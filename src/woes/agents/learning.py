@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -38,7 +38,7 @@ from woes.core.redaction import redact, redact_value
 from woes.db import Database, utcnow
 from woes.events.service import SYSTEM, Actor, record_event
 from woes.jobs import enqueue
-from woes.sources.models import Document, Endpoint, Scan, Source
+from woes.sources import service as sources
 
 log = logging.getLogger("woes.agents")
 
@@ -225,39 +225,25 @@ def _load(session: Session, agent: Agent) -> list[_Src]:
     if not ids:
         return []
     ws = agent.workspace_id
-    rows = {s.id: s for s in session.scalars(select(Source).where(Source.workspace_id == ws, Source.id.in_(ids)))}
     out: dict[uuid.UUID, _Src] = {}
-    for sid in ids:  # the agent's order
-        s = rows.get(sid)
-        if s is None:
-            continue
-        latest = session.scalar(select(Scan).where(Scan.workspace_id == ws, Scan.source_id == sid)
-                                .order_by(Scan.created_at.desc(), Scan.id.desc()).limit(1))
-        out[sid] = _Src(id=str(s.id), name=s.name, type=s.detected_type or s.type, status=s.status, title=s.title,
-                        version=s.version, auth_schemes=list(s.auth_schemes or []),
-                        last_scan_id=str(s.last_scan_id) if s.last_scan_id else None,
-                        latest_scan={"status": latest.status, "errors": list(latest.errors or [])[:EXAMPLES],
-                                     "errorCount": (latest.counts or {}).get("errors", len(latest.errors or []))}
-                        if latest else None)
+    for s, latest in sources.sources_with_latest_scan(session, ws, ids):  # the agent's order
+        out[s.id] = _Src(id=str(s.id), name=s.name, type=s.detected_type or s.type, status=s.status, title=s.title,
+                         version=s.version, auth_schemes=list(s.auth_schemes or []),
+                         last_scan_id=str(s.last_scan_id) if s.last_scan_id else None,
+                         latest_scan={"status": latest.status, "errors": list(latest.errors or [])[:EXAMPLES],
+                                      "errorCount": (latest.counts or {}).get("errors", len(latest.errors or []))}
+                         if latest else None)
     if not out:
         return []
     present = list(out)
-    cols = (Endpoint.source_id, Endpoint.operation_key, Endpoint.method, Endpoint.path, Endpoint.summary, Endpoint.description,
-            Endpoint.deprecated, Endpoint.tags, Endpoint.parameters, Endpoint.responses, Endpoint.auth, Endpoint.servers)
-    stmt = (select(*cols).where(Endpoint.workspace_id == ws, Endpoint.source_id.in_(present))
-            .order_by(Endpoint.source_id, Endpoint.operation_key, Endpoint.record_key))
-    for sid, key, method, path, summary, desc, deprecated, tags, params, responses, auth, servers in session.execute(stmt):
+    for sid, key, method, path, summary, desc, deprecated, tags, params, responses, auth, servers in \
+            sources.endpoint_outlines(session, ws, present):
         out[sid].ops.append(_Op(str(sid), key, method, path, bool((summary or "").strip() or (desc or "").strip()),
                                 bool(deprecated), list(tags or []), list(params or []), list(responses or []),
                                 list(auth or []), list(servers or [])))
-    counts = session.execute(select(Document.source_id, func.count()).where(Document.workspace_id == ws, Document.source_id.in_(present))
-                             .group_by(Document.source_id))
-    for sid, n in counts:
+    for sid, n in sources.document_counts(session, ws, present).items():
         out[sid].document_count = n
-    docs = (select(Document.source_id, Document.title, Document.path, func.substr(Document.markdown, 1, DOC_CHARS))
-            .where(Document.workspace_id == ws, Document.source_id.in_(present))
-            .order_by(Document.source_id, Document.path).limit(MAX_DOCS))
-    for sid, title, path, head in session.execute(docs):
+    for sid, title, path, head in sources.document_heads(session, ws, present, chars=DOC_CHARS, limit=MAX_DOCS):
         out[sid].docs.append((title or path, path, head or ""))
     return list(out.values())
 

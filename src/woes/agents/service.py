@@ -8,14 +8,13 @@ import uuid
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from woes.agents.models import Agent, AgentRun, Draft
 from woes.agents.schemas import AgentCreate, AgentPatch
 from woes.auth.principal import Principal
 from woes.conversations import service as conversations
-from woes.conversations.models import Conversation
 from woes.conversations.schemas import MessageCreate
 from woes.core.errors import conflict, not_found, validation_error
 from woes.core.redaction import redact
@@ -23,7 +22,7 @@ from woes.core.scoping import get_in_workspace
 from woes.core.text import fold_name
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
-from woes.keys.models import WidgetKey
+from woes.keys.service import widget_public_keys
 from woes.sources.models import Source
 
 # Input field name → model attribute, for PATCH and `changedFields` (camelCase as in the API).
@@ -64,11 +63,7 @@ def agent_views(session: Session, agents: list[Agent], *, show_instructions: boo
     """Views of a page of agents, their widget keys loaded in one query. `instructions` (the system
     prompt) only for callers holding agents:write."""
     key_ids = {a.widget_key_id for a in agents if a.widget_key_id}
-    keys: dict[uuid.UUID, str] = {}
-    if key_ids:
-        stmt = select(WidgetKey.id, WidgetKey.public_key).where(
-            WidgetKey.workspace_id == agents[0].workspace_id, WidgetKey.id.in_(key_ids))
-        keys = {key_id: public_key for key_id, public_key in session.execute(stmt)}
+    keys = widget_public_keys(session, agents[0].workspace_id, key_ids) if key_ids else {}
     return [_agent_view(a, keys.get(a.widget_key_id), show_instructions) for a in agents]
 
 
@@ -166,7 +161,7 @@ def _check_sources(session: Session, workspace_id: uuid.UUID, source_ids: list[u
 def _check_widget_key(session: Session, workspace_id: uuid.UUID, widget_key_id: uuid.UUID | None) -> None:
     if widget_key_id is None:
         return
-    if session.scalar(select(WidgetKey.id).where(WidgetKey.workspace_id == workspace_id, WidgetKey.id == widget_key_id)) is None:
+    if widget_key_id not in widget_public_keys(session, workspace_id, {widget_key_id}):
         raise validation_error("widgetKey", "No widget key with this id in the workspace.")
 
 
@@ -236,28 +231,11 @@ def do_delete_agent(session: Session, workspace_id: uuid.UUID, agent_id: uuid.UU
     """Deletes the agent with its runs and drafts; its conversations lose it (unassigned, no longer agent-handled)."""
     agent = get_agent(session, workspace_id, agent_id)
     data = agent_view(session, agent, show_instructions=False)
-    _detach_conversations(session, agent, actor)
+    conversations.do_detach_agent(session, workspace_id, agent.id, actor)
     session.delete(agent)
     session.flush()
     record_event(session, workspace_id=workspace_id, type="agent.deleted", resource_type="agent", resource_id=agent_id,
                  data=data, actor=actor)
-
-
-def _detach_conversations(session: Session, agent: Agent, actor: Actor) -> None:
-    assigned = (Conversation.assignee_type == "agent") & (Conversation.assignee_id == agent.id)
-    for conv in session.scalars(select(Conversation).where(
-            Conversation.workspace_id == agent.workspace_id, or_(Conversation.agent_id == agent.id, assigned))):
-        changed = ["agentId"]
-        if conv.assignee_type == "agent" and conv.assignee_id == agent.id:
-            conv.assignee_type, conv.assignee_id = None, None
-            changed.append("assignee")
-        if conv.handling == "agent":
-            conv.handling = "none"
-            changed.append("handling")
-        conv.agent_id, conv.updated_at = None, utcnow()
-        session.flush()
-        conversations._event(session, conv, "conversation.updated", actor, changedFields=changed,
-                             reason="agent_deleted", deletedAgentId=str(agent.id))
 
 
 # -- drafts ------------------------------------------------------------------------------------------

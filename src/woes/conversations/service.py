@@ -337,6 +337,25 @@ def do_assign(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.U
     return conv
 
 
+def do_detach_agent(session: Session, workspace_id: uuid.UUID, agent_id: uuid.UUID, actor: Actor) -> None:
+    """An agent is being deleted: its conversations lose it (unassigned, no longer agent-handled), each with a
+    conversation.updated event, in the caller's transaction."""
+    assigned = (Conversation.assignee_type == "agent") & (Conversation.assignee_id == agent_id)
+    for conv in session.scalars(select(Conversation).where(
+            Conversation.workspace_id == workspace_id, or_(Conversation.agent_id == agent_id, assigned))):
+        changed = ["agentId"]
+        if conv.assignee_type == "agent" and conv.assignee_id == agent_id:
+            conv.assignee_type, conv.assignee_id = None, None
+            changed.append("assignee")
+        if conv.handling == "agent":
+            conv.handling = "none"
+            changed.append("handling")
+        conv.agent_id, conv.updated_at = None, utcnow()
+        session.flush()
+        _event(session, conv, "conversation.updated", actor, changedFields=changed,
+               reason="agent_deleted", deletedAgentId=str(agent_id))
+
+
 def do_hand_to_humans(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.UUID, reason: str,
                       actor: Actor) -> Conversation:
     """The agent hands the conversation to people: humans handle it, the agent's assignment is released to the

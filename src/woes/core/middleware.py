@@ -11,8 +11,7 @@ import re
 import time
 import uuid
 from datetime import timedelta
-from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, Protocol
 
 from anyio import to_thread
 from limits import RateLimitItemPerMinute
@@ -22,13 +21,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from woes.auth import service as auth_service
-from woes.auth.principal import Principal
 from woes.core.clientaddr import client_ip
 from woes.core.errors import problem_body
 from woes.core.models import IdempotencyRecord
 from woes.core.redaction import redact
-from woes.core.security import same_hash, sha256_hex
 from woes.db import WritesOverloaded, utcnow
 
 log = logging.getLogger("woes.http")
@@ -37,19 +33,28 @@ API_PREFIX = "/api/v1"
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+class Caller(Protocol):
+    """What the middleware reads of the resolved caller (woes.auth.principal.Principal; core names no domain)."""
+
+    workspace_id: uuid.UUID
+    kind: str
+    subject_id: uuid.UUID
+    rate_key: str
+
+
+def request_header(scope: Scope, name: bytes) -> str | None:
     for k, v in scope.get("headers", ()):
         if k == name:
             return v.decode("latin-1")
     return None
 
 
-def _state(scope: Scope) -> dict[str, Any]:
+def request_state(scope: Scope) -> dict[str, Any]:
     return scope.setdefault("state", {})
 
 
 async def send_problem(send: Send, scope: Scope, status: int, code: str, error: str, headers: dict[str, str] | None = None) -> None:
-    body = json.dumps(problem_body(status, code, error, _state(scope).get("request_id"))).encode()
+    body = json.dumps(problem_body(status, code, error, request_state(scope).get("request_id"))).encode()
     raw = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -65,9 +70,9 @@ class RequestContextMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        incoming = _header(scope, b"x-request-id")
+        incoming = request_header(scope, b"x-request-id")
         request_id = incoming if incoming and _REQUEST_ID_OK.match(incoming) else uuid.uuid4().hex
-        _state(scope)["request_id"] = request_id
+        request_state(scope)["request_id"] = request_id
         started = time.perf_counter()
         status_holder = [500]
 
@@ -85,7 +90,7 @@ class RequestContextMiddleware:
 
     @staticmethod
     def _log(scope: Scope, request_id: str, status: int, started: float) -> None:
-        principal: Principal | None = _state(scope).get("principal")
+        principal: Caller | None = request_state(scope).get("principal")
         log.info(
             "request",
             extra={
@@ -115,9 +120,9 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             return await self.app(scope, receive, send)
-        ctype = (_header(scope, b"content-type") or "").lower()
+        ctype = (request_header(scope, b"content-type") or "").lower()
         limit = self.upload_limit if ctype.startswith("multipart/") or "octet-stream" in ctype else self.json_limit
-        declared = _header(scope, b"content-length")
+        declared = request_header(scope, b"content-length")
         too_large_msg = f"Request body exceeds the {limit} byte limit."
         if declared and declared.isdigit() and int(declared) > limit:
             return await send_problem(send, scope, 413, "payload_too_large", too_large_msg)
@@ -151,76 +156,6 @@ class BodyLimitMiddleware:
                 await send_problem(send, scope, 413, "payload_too_large", too_large_msg)
 
 
-class AuthMiddleware:
-    """Resolves the caller (API key or operator session) once per /api/v1 request into request.state.
-    Routes decide what they require through `woes.auth.deps.require`. Resolutions are cached briefly
-    (woes.auth.cache) so that the hot path needs no database round trip."""
-
-    def __init__(self, app: ASGIApp, runtime: Any) -> None:
-        self.app = app
-        self.runtime = runtime
-
-    @staticmethod
-    def _credential(scope: Scope) -> tuple[str, str] | auth_service.AuthFailure | None:
-        authz = _header(scope, b"authorization")
-        if authz is not None:
-            scheme, _, token = authz.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                return auth_service.NO_CREDENTIALS
-            return "key", token.strip()
-        cookie_header = _header(scope, b"cookie")
-        if cookie_header and auth_service.SESSION_COOKIE in cookie_header:
-            cookies = SimpleCookie()
-            try:
-                cookies.load(cookie_header)
-            except Exception:
-                return auth_service.BAD_SESSION
-            morsel = cookies.get(auth_service.SESSION_COOKIE)
-            if morsel is not None:
-                return "session", morsel.value
-        return None
-
-    def _lookup(self, kind: str, token: str) -> Principal | auth_service.AuthFailure:
-        with self.runtime.db.reading() as session:
-            if kind == "key":
-                return auth_service.resolve_api_key(session, token)
-            return auth_service.resolve_session(session, token)
-
-    async def _resolve(self, scope: Scope) -> Principal | auth_service.AuthFailure | None:
-        cred = self._credential(scope)
-        if cred is None or isinstance(cred, auth_service.AuthFailure):
-            return cred
-        kind, token = cred
-        cache = self.runtime.auth_cache
-        cache_key = kind + ":" + sha256_hex(token)
-        result = cache.get(cache_key)
-        if isinstance(result, Principal) and result.expires_at is not None and result.expires_at <= utcnow():
-            result = None  # the credential just expired: resolve again for the precise answer
-        if result is None:
-            generation = cache.generation
-            result = await to_thread.run_sync(self._lookup, kind, token)
-            cache.put(cache_key, result, generation)
-        if not isinstance(result, Principal):
-            return result
-        if kind == "key":
-            self.runtime.usage.record(result.subject_id, client_ip(scope))
-        elif scope["method"] not in ("GET", "HEAD", "OPTIONS"):
-            sent = _header(scope, auth_service.CSRF_HEADER.encode()) or ""
-            if not result.csrf_token or not same_hash(sent, result.csrf_token):
-                return auth_service.AuthFailure(403, "permission_denied", "Missing or wrong X-CSRF-Token header.")
-        return result
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
-            result = await self._resolve(scope)
-            state = _state(scope)
-            if isinstance(result, Principal):
-                state["principal"] = result
-            elif result is not None:
-                state["auth_failure"] = result
-        await self.app(scope, receive, send)
-
-
 class RateLimitMiddleware:
     """Per API key / operator (or client IP when anonymous) budgets with IETF RateLimit headers."""
 
@@ -236,7 +171,7 @@ class RateLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
             return await self.app(scope, receive, send)
-        principal: Principal | None = _state(scope).get("principal")
+        principal: Caller | None = request_state(scope).get("principal")
         if principal is not None:
             ident = principal.rate_key
         else:
@@ -323,8 +258,8 @@ class IdempotencyMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PATCH"):
             return await self.app(scope, receive, send)
-        key = _header(scope, b"idempotency-key")
-        principal: Principal | None = _state(scope).get("principal")
+        key = request_header(scope, b"idempotency-key")
+        principal: Caller | None = request_state(scope).get("principal")
         if key is None or principal is None:
             return await self.app(scope, receive, send)
         key = key.strip().strip('"')

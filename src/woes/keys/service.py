@@ -8,13 +8,13 @@ and routes only to an agent of the caller's workspace. Callers pass their Princi
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from woes.agents.models import Agent
 from woes.auth.cache import mark_auth_changed
 from woes.auth.principal import Principal, beyond_holdings
 from woes.core.errors import ProblemError, validation_error
@@ -129,10 +129,27 @@ def get_widget_key(session: Session, workspace_id: uuid.UUID, widget_key_id: uui
     return get_in_workspace(session, WidgetKey, workspace_id, widget_key_id, "Widget key")
 
 
+def widget_public_keys(session: Session, workspace_id: uuid.UUID, widget_key_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The public key of each widget key among `widget_key_ids` (of this workspace)."""
+    if not widget_key_ids:
+        return {}
+    stmt = select(WidgetKey.id, WidgetKey.public_key).where(WidgetKey.workspace_id == workspace_id,
+                                                            WidgetKey.id.in_(widget_key_ids))
+    return {key_id: public_key for key_id, public_key in session.execute(stmt)}
+
+
+# Whether an agent id names an agent of the workspace: the agents domain sits above keys, woes.wiring connects it.
+AGENT_EXISTS: list[Callable[[Session, uuid.UUID, uuid.UUID], bool]] = []
+
+
+def use_agent_check(check: Callable[[Session, uuid.UUID, uuid.UUID], bool]) -> None:
+    AGENT_EXISTS[:] = [check]
+
+
 def _check_agent(session: Session, workspace_id: uuid.UUID, agent_id: uuid.UUID | None) -> None:
     if agent_id is None:
         return
-    if session.scalar(select(Agent.id).where(Agent.workspace_id == workspace_id, Agent.id == agent_id)) is None:
+    if not AGENT_EXISTS[0](session, workspace_id, agent_id):
         raise validation_error("agentId", "No agent with this id in the workspace.")
 
 

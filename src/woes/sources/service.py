@@ -6,11 +6,11 @@ import hashlib
 import io
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from woes.core.decompression import (
@@ -252,3 +252,44 @@ def do_rename_source(session: Session, workspace_id: uuid.UUID, source_id: uuid.
     record_event(session, workspace_id=workspace_id, type="source.updated", resource_type="source", resource_id=source_id,
                  data=source_view(source), actor=actor)
     return source
+
+
+# -- reads for other domains (the agents' learning profile) -----------------------------------------------
+
+def sources_with_latest_scan(session: Session, workspace_id: uuid.UUID,
+                             source_ids: list[uuid.UUID]) -> list[tuple[Source, Scan | None]]:
+    """The workspace's sources among `source_ids`, in that order (missing ones left out), each with its newest scan."""
+    rows = {s.id: s for s in session.scalars(select(Source).where(Source.workspace_id == workspace_id,
+                                                                  Source.id.in_(source_ids)))}
+    out = []
+    for sid in source_ids:
+        if sid in rows:
+            latest = session.scalar(select(Scan).where(Scan.workspace_id == workspace_id, Scan.source_id == sid)
+                                    .order_by(Scan.created_at.desc(), Scan.id.desc()).limit(1))
+            out.append((rows[sid], latest))
+    return out
+
+
+def endpoint_outlines(session: Session, workspace_id: uuid.UUID, source_ids: list[uuid.UUID]) -> Iterable[Row[Any]]:
+    """(source_id, operation_key, method, path, summary, description, deprecated, tags, parameters, responses, auth,
+    servers) of every endpoint of the sources, by source and operation key."""
+    return session.execute(
+        select(Endpoint.source_id, Endpoint.operation_key, Endpoint.method, Endpoint.path, Endpoint.summary,
+               Endpoint.description, Endpoint.deprecated, Endpoint.tags, Endpoint.parameters, Endpoint.responses,
+               Endpoint.auth, Endpoint.servers)
+        .where(Endpoint.workspace_id == workspace_id, Endpoint.source_id.in_(source_ids))
+        .order_by(Endpoint.source_id, Endpoint.operation_key, Endpoint.record_key))
+
+
+def document_counts(session: Session, workspace_id: uuid.UUID, source_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    return dict(session.execute(select(Document.source_id, func.count())  # type: ignore[arg-type]
+                                .where(Document.workspace_id == workspace_id, Document.source_id.in_(source_ids))
+                                .group_by(Document.source_id)).all())
+
+
+def document_heads(session: Session, workspace_id: uuid.UUID, source_ids: list[uuid.UUID], *, chars: int,
+                   limit: int) -> Iterable[Row[Any]]:
+    """(source_id, title, path, the first `chars` characters of its Markdown) of at most `limit` documents."""
+    return session.execute(select(Document.source_id, Document.title, Document.path, func.substr(Document.markdown, 1, chars))
+                           .where(Document.workspace_id == workspace_id, Document.source_id.in_(source_ids))
+                           .order_by(Document.source_id, Document.path).limit(limit))

@@ -34,6 +34,7 @@ from pydantic import SecretStr
 
 from woes.agents.providers.base import Composition, CompositionRequest, ProviderError
 from woes.agents.providers.prompting import PromptMessages, build_messages
+from woes.config import normalize_base_url
 from woes.core.redaction import redact
 from woes.core.safefetch import FetchError, FetchRefused, FetchResult, SafeFetcher, parse_allowlist
 
@@ -53,25 +54,6 @@ MAX_REDIRECTS = 3
 _MAX_REASON_CHARS = 300
 _HEADER_SAFE_RE = re.compile(r"^[\x21-\x7e]+$")  # visible ASCII: anything else cannot go into a header
 _THINK_RE = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL | re.IGNORECASE)
-
-
-def normalize_base_url(url: str) -> str:
-    """`url` without trailing slashes, after checking it is a plain http(s) URL; raises ValueError."""
-    url = (url or "").strip()
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError:
-        raise ValueError("the agent base URL is not a valid URL") from None
-    if parts.scheme not in ("http", "https"):
-        raise ValueError("the agent base URL must start with http:// or https://")
-    if "@" in parts.netloc:
-        raise ValueError("the agent base URL must not contain credentials; set WOES_AGENT_API_KEY instead")
-    if not parts.hostname:
-        raise ValueError("the agent base URL has no host")
-    if parts.query or parts.fragment:
-        raise ValueError("the agent base URL must not have a query string or fragment")
-    return url.rstrip("/")
 
 
 def provider_allowlist_entry(base_url: str) -> str:
