@@ -11,9 +11,9 @@ from conftest import make_key
 from fastapi import Depends
 from fastapi.testclient import TestClient
 
+from woes.access.deps import require
+from woes.access.principal import Principal
 from woes.app import create_app
-from woes.auth.deps import require
-from woes.auth.principal import Principal
 from woes.events.service import SYSTEM
 from woes.keys.schemas import WidgetKeyCreate
 from woes.keys.service import do_create_widget_key

@@ -6,7 +6,7 @@ by a matrix of actors: API keys with various scope sets and operator sessions of
 attempt must be refused, or yield a credential or role that holds nothing the actor lacks; and, so that
 a server refusing everything cannot pass either, an attempt the actor is entitled to must succeed.
 
-The oracle here is written from the rule (README, "Scopes"), in tables, not from woes.auth.principal:
+The oracle here is written from the rule (README, "Scopes"), in tables, not from woes.access.principal:
   - `*` covers everything, `x:write` covers `x:read`; only an owner or a `*` key holds `*`, and an owner
     role carries `*`;
   - a role carries the scopes of its sections (inbox: conversations, customers, issues; workspace and
@@ -29,7 +29,7 @@ from argon2 import PasswordHasher
 from conftest import make_key
 from sqlalchemy import select
 
-from woes.auth.principal import AREAS, SECTIONS, Principal
+from woes.access.principal import AREAS, SECTIONS, Principal
 from woes.core.errors import ProblemError
 from woes.keys.models import ApiKey
 from woes.keys.schemas import WidgetKeyCreate

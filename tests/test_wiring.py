@@ -33,6 +33,6 @@ def test_importing_connects_nothing_and_wire_connects_each_hook_once():
 
 
 def test_a_worker_process_is_wired_before_it_takes_jobs():
-    probe = ("from woes.cli import _load_job_modules; _load_job_modules();"
+    probe = ("from woes.cli import load_job_modules; load_job_modules();"
              "from woes.customers.service import CUSTOMER_MERGE_HOOKS; print(len(list(CUSTOMER_MERGE_HOOKS)))")
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "1"

@@ -1,6 +1,6 @@
 """Concurrent writes on one server process: every request is answered 2xx (or 503 with Retry-After under
 true overload), never a 500; waiting for a write holds no thread; no write transaction is open while the
-agent's provider composes (woes.db.WriteTurns, woes.auth.deps.write_session / run_write)."""
+agent's provider composes (woes.db.WriteTurns, woes.access.deps.write_session / run_write)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from woes.auth.cache import PrincipalCache
+from woes.access.cache import PrincipalCache
 from woes.auth.throttle import LoginGuard, make_store
 from woes.config import Settings
 from woes.db import Database

@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from woes.access.principal import Principal
 from woes.agents.models import Agent, AgentRun
 from woes.agents.providers import get_provider
 from woes.agents.runtime import RunContext, answer_question, do_record_run
 from woes.agents.service import do_create_draft, get_agent
-from woes.auth.principal import Principal
 from woes.config import get_settings
 from woes.conversations import service as conversations
 from woes.conversations.models import Conversation, Message

@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from woes.access.deps import ReadDB, WriteDB, require, run_write
+from woes.access.principal import Principal
 from woes.agents import responding, service
 from woes.agents.models import Agent, AgentRun, Draft
 from woes.agents.runtime import do_record_run
 from woes.agents.schemas import AgentCreate, AgentPatch, DraftApprove, DraftReject, DraftStatus, QuestionIn
-from woes.auth.deps import ReadDB, WriteDB, require, run_write
-from woes.auth.principal import Principal
 from woes.conversations import service as conversations
 from woes.core.pagination import Page, paginate
 

@@ -11,9 +11,9 @@ from pydantic import ValidationError
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from woes.access.principal import Principal
 from woes.agents.models import Agent, AgentRun, Draft
 from woes.agents.schemas import AgentCreate, AgentPatch
-from woes.auth.principal import Principal
 from woes.conversations import service as conversations
 from woes.conversations.schemas import MessageCreate
 from woes.core.errors import conflict, not_found, validation_error

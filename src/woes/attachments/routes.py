@@ -6,9 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.responses import Response
 
+from woes.access.deps import ReadDB, WriteDB, require
+from woes.access.principal import Principal
 from woes.attachments import service
-from woes.auth.deps import ReadDB, WriteDB, require
-from woes.auth.principal import Principal
 
 router = APIRouter(prefix="/api/v1/attachments", tags=["attachments"])
 

@@ -8,8 +8,8 @@ from typing import Any
 from anyio import to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from woes.access.principal import Principal
 from woes.auth import service as auth_service
-from woes.auth.principal import Principal
 from woes.core.clientaddr import client_ip
 from woes.core.middleware import API_PREFIX, request_header, request_state
 from woes.core.security import same_hash, sha256_hex
@@ -18,8 +18,8 @@ from woes.db import utcnow
 
 class AuthMiddleware:
     """Resolves the caller (API key or operator session) once per /api/v1 request into request.state.
-    Routes decide what they require through `woes.auth.deps.require`. Resolutions are cached briefly
-    (woes.auth.cache) so that the hot path needs no database round trip."""
+    Routes decide what they require through `woes.access.deps.require`. Resolutions are cached briefly
+    (woes.access.cache) so that the hot path needs no database round trip."""
 
     def __init__(self, app: ASGIApp, runtime: Any) -> None:
         self.app = app

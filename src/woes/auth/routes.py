@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from woes.access.deps import WriteDB, current_principal
+from woes.access.principal import Principal
 from woes.auth import service
-from woes.auth.deps import WriteDB, current_principal
-from woes.auth.principal import Principal
 from woes.config import get_settings
 from woes.core.clientaddr import client_ip
 from woes.core.errors import ProblemError

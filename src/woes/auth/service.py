@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from woes.auth.cache import mark_auth_changed
-from woes.auth.principal import Principal, effective_permissions
+from woes.access.cache import mark_auth_changed
+from woes.access.failures import CSRF_COOKIE, CSRF_HEADER, NO_CREDENTIALS, SESSION_COOKIE, AuthFailure  # noqa: F401
+from woes.access.principal import Principal, effective_permissions
 from woes.auth.throttle import LoginGuard, Throttled
 from woes.config import get_settings
 from woes.core.errors import ProblemError
@@ -19,22 +19,6 @@ from woes.db import utcnow
 from woes.keys.models import ApiKey, ApiKeySecret
 from woes.members.models import Member, OperatorSession, User
 
-SESSION_COOKIE = "woes_session"
-CSRF_COOKIE = "woes_csrf"
-CSRF_HEADER = "x-csrf-token"
-
-
-@dataclass(frozen=True)
-class AuthFailure:
-    status: int
-    code: str
-    error: str
-
-    def problem(self) -> ProblemError:
-        return ProblemError(self.status, self.code, self.error, headers={"WWW-Authenticate": 'Bearer realm="woes"'})
-
-
-NO_CREDENTIALS = AuthFailure(401, "unauthorized", "A valid workspace API key is required.")
 BAD_KEY = AuthFailure(401, "unauthorized", "Invalid or revoked API key.")
 EXPIRED_KEY = AuthFailure(401, "key_expired", "This API key has expired.")
 BAD_SESSION = AuthFailure(401, "unauthorized", "Your session has ended; sign in again.")

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 from sqlalchemy import select
 
-from woes.auth.deps import ReadDB, WriteDB, fast_read, require
-from woes.auth.principal import Principal
+from woes.access.deps import ReadDB, WriteDB, fast_read, require
+from woes.access.principal import Principal
 from woes.conversations import service
 from woes.conversations.models import Conversation, Message
 from woes.conversations.schemas import (

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from woes.access.principal import Principal
 from woes.attachments.models import Attachment
-from woes.auth.principal import Principal
 from woes.conversations import search
 from woes.conversations.models import Conversation, ConversationTag, Message
 from woes.conversations.schemas import (

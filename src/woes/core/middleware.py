@@ -34,7 +34,7 @@ _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class Caller(Protocol):
-    """What the middleware reads of the resolved caller (woes.auth.principal.Principal; core names no domain)."""
+    """What the middleware reads of the resolved caller (woes.access.principal.Principal; core names no domain)."""
 
     workspace_id: uuid.UUID
     kind: str

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from woes.auth.deps import ReadDB, WriteDB, fast_read, require
-from woes.auth.principal import Principal
+from woes.access.deps import ReadDB, WriteDB, fast_read, require
+from woes.access.principal import Principal
 from woes.core.pagination import Page, paginate
 from woes.core.schemas import respond
 from woes.datasettings import service

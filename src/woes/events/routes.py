@@ -12,8 +12,8 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from woes.auth.deps import ReadDB, require
-from woes.auth.principal import Principal
+from woes.access.deps import ReadDB, require
+from woes.access.principal import Principal
 from woes.events.models import DomainEvent
 from woes.events.service import envelope
 

@@ -9,29 +9,15 @@ from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from woes.core.actors import SYSTEM, Actor  # noqa: F401  (re-exported: domains record events with them)
 from woes.core.redaction import redact_json
 from woes.db import utcnow
 from woes.events.models import DomainEvent
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who caused a change: an API key, an operator (member), the agent, an automation or the system."""
-
-    type: str
-    id: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "id": self.id}
-
-
-SYSTEM = Actor("system")
 
 _PENDING_FLAG = "woes_pending_events"
 _wake_handles: set[threading.Event] = set()

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 
-from woes.auth.deps import ReadDB, WriteDB, require
-from woes.auth.principal import Principal
+from woes.access.deps import ReadDB, WriteDB, require
+from woes.access.principal import Principal
 from woes.core.pagination import Page, paginate
 from woes.core.schemas import ApiInput
 from woes.issues import service

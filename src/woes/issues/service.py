@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from woes.auth.principal import Principal
+from woes.access.principal import Principal
 from woes.conversations import service as conversations
 from woes.conversations.models import Conversation
 from woes.conversations.schemas import MessageCreate

@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from sqlalchemy import select
 
-from woes.auth.deps import ReadDB, WriteDB, require
-from woes.auth.principal import Principal
+from woes.access.deps import ReadDB, WriteDB, require
+from woes.access.principal import Principal
 from woes.core.pagination import Page, paginate
 from woes.keys import service
 from woes.keys.models import ApiKey, WidgetKey

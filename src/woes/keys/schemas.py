@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from woes.auth.principal import ALL_SCOPES
+from woes.access.principal import ALL_SCOPES
 from woes.core.schemas import ApiInput, ApiOutput, Timestamp
 
 

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from woes.auth.cache import mark_auth_changed
-from woes.auth.principal import Principal, beyond_holdings
+from woes.access.cache import mark_auth_changed
+from woes.access.principal import Principal, beyond_holdings
 from woes.core.errors import ProblemError, validation_error
 from woes.core.scoping import get_in_workspace
 from woes.core.security import API_KEY_PREFIX, WIDGET_KEY_PREFIX, random_token, sha256_hex

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from woes.access.deps import ReadDB, WriteDB, require
+from woes.access.principal import Principal
 from woes.agents.models import LabRun
 from woes.agents.service import get_agent
-from woes.auth.deps import ReadDB, WriteDB, require
-from woes.auth.principal import Principal
 from woes.core.pagination import Page, paginate
 from woes.lab import service
 from woes.lab.schemas import LabRunCreate

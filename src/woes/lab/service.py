@@ -7,7 +7,7 @@ lastScanId}); the `lab.run` job answers each question with the real runtime in i
 
 Secrets: the stored bank shows questions redacted and every `must_not_contain` string masked. A question
 that needs its original text (it has secrets, or redaction changed it) keeps that text encrypted at rest
-(`sealed`, woes.core.crypto) until the run ends, when it is dropped. Results are masked the same way.
+(`sealed`, woes.crypto) until the run ends, when it is dropped. Results are masked the same way.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session, defer
 
 from woes.agents.models import Agent, LabRun
 from woes.agents.service import get_agent
-from woes.core.crypto import decrypt_json, encrypt_json
 from woes.core.errors import ProblemError, conflict, validation_error
 from woes.core.redaction import redact
 from woes.core.scoping import get_in_workspace
+from woes.crypto import decrypt_json, encrypt_json
 from woes.db import Database, utcnow
 from woes.events.models import DomainEvent
 from woes.events.service import SYSTEM, Actor, record_event

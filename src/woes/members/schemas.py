@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import EmailStr, Field, field_validator
 
-from woes.auth.principal import ACCESS_LEVELS, SECTIONS
+from woes.access.principal import ACCESS_LEVELS, SECTIONS
 from woes.core.schemas import ApiInput, ApiOutput, Timestamp
 
 Role = Literal["owner", "admin", "member", "viewer"]

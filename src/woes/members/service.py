@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from woes.auth.cache import mark_auth_changed
-from woes.auth.principal import Principal, beyond_holdings, effective_permissions
+from woes.access.cache import mark_auth_changed
+from woes.access.principal import Principal, beyond_holdings, effective_permissions
 from woes.core.errors import ProblemError, conflict, not_found, validation_error
 from woes.core.security import hash_password, random_token, sha256_hex, verify_password
 from woes.db import utcnow

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from woes.auth.principal import Principal
+from woes.access.principal import Principal
 from woes.core.errors import ProblemError, not_found
 from woes.db import utcnow
 from woes.events.service import Actor, record_event

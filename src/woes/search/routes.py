@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from woes.auth.deps import ReadDB, require
-from woes.auth.principal import Principal
+from woes.access.deps import ReadDB, require
+from woes.access.principal import Principal
 from woes.core.errors import ProblemError
 from woes.search.retrieval import results_view
 from woes.search.retrieval import search as run_search

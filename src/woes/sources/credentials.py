@@ -9,9 +9,9 @@ from typing import Any, Literal
 from pydantic import AnyHttpUrl, Field
 from sqlalchemy.orm import Session
 
-from woes.core.crypto import decrypt_json, encrypt_json, hint
 from woes.core.errors import validation_error
 from woes.core.schemas import ApiInput
+from woes.crypto import decrypt_json, encrypt_json, hint
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
 from woes.sources.models import SourceAuth

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from woes.auth.deps import ReadDB, WriteDB, require, run_write, write_turn
-from woes.auth.principal import Principal
+from woes.access.deps import ReadDB, WriteDB, require, run_write, write_turn
+from woes.access.principal import Principal
 from woes.core.errors import ProblemError, validation_error
 from woes.core.pagination import Page, paginate
 from woes.sources import service

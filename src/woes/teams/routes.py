@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import Field
 from sqlalchemy import select
 
-from woes.auth.deps import ReadDB, WriteDB, require
-from woes.auth.principal import Principal
+from woes.access.deps import ReadDB, WriteDB, require
+from woes.access.principal import Principal
 from woes.core.pagination import Page, paginate
 from woes.core.schemas import ApiInput
 from woes.teams import service

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from woes.auth.deps import ReadDB, WriteDB, fast_read, require
-from woes.auth.principal import Principal
+from woes.access.deps import ReadDB, WriteDB, fast_read, require
+from woes.access.principal import Principal
 from woes.core.schemas import respond
 from woes.workspaces import service
 from woes.workspaces.schemas import WorkspaceOut, WorkspacePatch
