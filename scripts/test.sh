@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -e '.[test]'
-.venv/bin/ruff check src tests bench
+.venv/bin/ruff check src tests bench tools
+# Import contracts (pyproject.toml [tool.importlinter]; docs/architecture.md "Layers"): layers, core names no
+# domain, no package uses another's _private names.
+.venv/bin/lint-imports
 # Four workers on two cores: many tests wait on PostgreSQL, subprocesses or argon2; worksteal evens out the tail.
 exec .venv/bin/pytest -n 4 --dist worksteal "$@"
