@@ -31,6 +31,7 @@ def wire() -> None:
         from woes.datasettings import service as datasettings
         from woes.issues import service as issues
         from woes.keys import service as keys
+        from woes.notes import service as notes
         from woes.search import routes as search_routes
         from woes.sources import service as sources
 
@@ -42,6 +43,8 @@ def wire() -> None:
         conversations.add_assignee_check("agent", agents.is_agent)
         search_routes.use_agent_sources(agents.agent_source_ids)
         keys.use_agent_check(agents.is_agent)
+        notes.add_note_target("conversation", conversations.get_conversation)
+        notes.add_note_target("issue", issues.get_issue)
         for module in domain_modules("tasks"):  # job handlers: @job_handler registers each by name
             importlib.import_module(module)
         _wired = True

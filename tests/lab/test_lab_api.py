@@ -200,7 +200,7 @@ def test_the_last_failed_attempt_fails_the_run(client, ws, runtime, monkeypatch)
     assert "disk on fire" in status["error"] and status["finishedAt"]
     assert [e.payload["status"] for e in events_of(runtime, ws.id, ["lab_run.failed"])] == ["failed"]
     # the stored bank no longer holds anything sealed
-    from woes.agents.models import LabRun
+    from woes.lab.models import LabRun
 
     with runtime.db.reading() as s:
         assert all("sealed" not in q for q in s.get(LabRun, uuid.UUID(created["id"])).questions)

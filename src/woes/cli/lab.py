@@ -112,12 +112,12 @@ def _environment(data_dir: Path) -> Iterator[None]:
 
 
 def _run_in(data_dir: Path, text: str, sources: list[tuple[str, list[tuple[str, bytes]]]]) -> dict[str, Any]:
-    from woes.agents.models import LabRun
     from woes.agents.schemas import AgentCreate
     from woes.agents.service import do_create_agent
     from woes.config import get_settings
     from woes.core.errors import ProblemError
     from woes.events.service import Actor
+    from woes.lab.models import LabRun
     from woes.lab.service import do_create_lab_run, run_lab
     from woes.migrate import upgrade
     from woes.runtime import Runtime

@@ -4,8 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
-from pydantic import Field
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
 from woes.access.deps import ReadDB, WriteDB, fast_read, require
@@ -26,19 +25,12 @@ from woes.conversations.schemas import (
     SnoozeIn,
 )
 from woes.core.pagination import Page, paginate
-from woes.core.schemas import ApiInput
 from woes.events.models import DomainEvent
 from woes.events.service import envelope
-from woes.notes import service as notes
-from woes.notes.models import Note
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 Read = Annotated[Principal, Depends(require("conversations:read"))]
 Write = Annotated[Principal, Depends(require("conversations:write"))]
-
-
-class NoteCreate(ApiInput):
-    body: str = Field(min_length=1, max_length=notes.MAX_NOTE)
 
 
 def _view(db, conv: Conversation) -> dict:
@@ -151,30 +143,6 @@ def update_message_state(conversation_id: uuid.UUID, message_id: uuid.UUID, body
     msg = service.do_update_message_state(db, p.workspace_id, conversation_id, message_id, body.delivery_status,
                                           body.delivery_error, body.read, p)
     return service.message_views(db, [msg])[0]
-
-
-@router.get("/{conversation_id}/notes", summary="Private notes, oldest first")
-def list_notes(conversation_id: uuid.UUID, p: Read, db: ReadDB, page: Page) -> dict:
-    service.get_conversation(db, p.workspace_id, conversation_id)
-    return paginate(db, notes.notes_stmt(p.workspace_id, "conversation", conversation_id), Note, page, "notes",
-                    notes.note_view, ascending=True)
-
-
-@router.post("/{conversation_id}/notes", status_code=201, summary="Add a private note")
-def add_note(conversation_id: uuid.UUID, body: NoteCreate, p: Write, db: WriteDB) -> dict:
-    service.get_conversation(db, p.workspace_id, conversation_id)
-    author_type = "operator"
-    note = notes.do_add_note(db, p.workspace_id, "conversation", conversation_id, body.body, author_type,
-                             p.subject_id if p.kind == "operator" else None, p.actor)
-    return notes.note_view(note)
-
-
-@router.delete("/{conversation_id}/notes/{note_id}", status_code=204,
-               summary="Delete a note (its author or an admin; automation notes are kept)")
-def delete_note(conversation_id: uuid.UUID, note_id: uuid.UUID, p: Write, db: WriteDB) -> Response:
-    service.get_conversation(db, p.workspace_id, conversation_id)
-    notes.do_delete_note(db, p.workspace_id, "conversation", conversation_id, note_id, p)
-    return Response(status_code=204)
 
 
 @router.get("/{conversation_id}/events", summary="Timeline: every change with actor and time, oldest first")

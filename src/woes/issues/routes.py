@@ -4,25 +4,17 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import Field
 
 from woes.access.deps import ReadDB, WriteDB, require
 from woes.access.principal import Principal
 from woes.core.pagination import Page, paginate
-from woes.core.schemas import ApiInput
 from woes.issues import service
 from woes.issues.models import Issue
 from woes.issues.schemas import ConvertIn, ExternalLinkIn, IssueCreate, IssuePatch, LinkIn
-from woes.notes import service as notes
-from woes.notes.models import Note
 
 router = APIRouter(prefix="/api/v1", tags=["issues"])
 Read = Annotated[Principal, Depends(require("issues:read"))]
 Write = Annotated[Principal, Depends(require("issues:write"))]
-
-
-class NoteCreate(ApiInput):
-    body: str = Field(min_length=1, max_length=notes.MAX_NOTE)
 
 
 @router.get("/issues", summary="List issues")
@@ -74,27 +66,6 @@ def add_external_link(issue_id: uuid.UUID, body: ExternalLinkIn, p: Write, db: W
 @router.delete("/issues/{issue_id}/external-links/{link_id}")
 def remove_external_link(issue_id: uuid.UUID, link_id: uuid.UUID, p: Write, db: WriteDB) -> dict:
     return service.issue_view(db, service.do_remove_external_link(db, p.workspace_id, issue_id, link_id, p))
-
-
-@router.get("/issues/{issue_id}/notes")
-def list_notes(issue_id: uuid.UUID, p: Read, db: ReadDB, page: Page) -> dict:
-    service.get_issue(db, p.workspace_id, issue_id)
-    return paginate(db, notes.notes_stmt(p.workspace_id, "issue", issue_id), Note, page, "notes", notes.note_view,
-                    ascending=True)
-
-
-@router.post("/issues/{issue_id}/notes", status_code=201)
-def add_note(issue_id: uuid.UUID, body: NoteCreate, p: Write, db: WriteDB) -> dict:
-    service.get_issue(db, p.workspace_id, issue_id)
-    return notes.note_view(notes.do_add_note(db, p.workspace_id, "issue", issue_id, body.body, "operator",
-                                             p.subject_id if p.kind == "operator" else None, p.actor))
-
-
-@router.delete("/issues/{issue_id}/notes/{note_id}", status_code=204)
-def delete_note(issue_id: uuid.UUID, note_id: uuid.UUID, p: Write, db: WriteDB) -> Response:
-    service.get_issue(db, p.workspace_id, issue_id)
-    notes.do_delete_note(db, p.workspace_id, "issue", issue_id, note_id, p)
-    return Response(status_code=204)
 
 
 @router.post("/conversations/{conversation_id}/convert-to-issue", status_code=201,

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query
 
 from woes.access.deps import ReadDB, WriteDB, require
 from woes.access.principal import Principal
-from woes.agents.models import LabRun
 from woes.agents.service import get_agent
 from woes.core.pagination import Page, paginate
 from woes.lab import service
+from woes.lab.models import LabRun
 from woes.lab.schemas import LabRunCreate
 
 router = APIRouter(prefix="/api/v1", tags=["lab"])

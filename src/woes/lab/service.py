@@ -22,7 +22,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, defer
 
-from woes.agents.models import Agent, LabRun
+from woes.agents.models import Agent
 from woes.agents.service import get_agent
 from woes.core.errors import ProblemError, conflict, validation_error
 from woes.core.redaction import redact
@@ -34,6 +34,7 @@ from woes.events.service import SYSTEM, Actor, record_event
 from woes.jobs import enqueue
 from woes.lab import evaluation
 from woes.lab.evaluation import BankError
+from woes.lab.models import LabRun
 from woes.sources.models import Source
 
 log = logging.getLogger("woes.lab")

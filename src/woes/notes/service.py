@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -13,8 +14,21 @@ from woes.core.errors import ProblemError, not_found
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
 from woes.notes.models import Note
+from woes.notes.schemas import MAX_NOTE  # noqa: F401  (the limit, where callers look for it)
 
-MAX_NOTE = 20000
+# How a note's target is found, by target type ("conversation", "issue"): those domains sit above notes and
+# are connected in woes.wiring. The getter raises the 404 of a target missing from the workspace.
+TargetGetter = Callable[[Session, uuid.UUID, uuid.UUID], object]
+NOTE_TARGETS: dict[str, TargetGetter] = {}
+
+
+def add_note_target(target_type: str, get_target: TargetGetter) -> None:
+    NOTE_TARGETS[target_type] = get_target
+
+
+def check_target(session: Session, workspace_id: uuid.UUID, target_type: str, target_id: uuid.UUID) -> None:
+    """404 unless the workspace holds that conversation or issue."""
+    NOTE_TARGETS[target_type](session, workspace_id, target_id)
 
 
 def note_view(note: Note) -> dict[str, Any]:
