@@ -5,9 +5,11 @@ when the address is missing or null), 2.x `PUBLISH|SUBSCRIBE <channel>`, 1.x `PU
 
 Every message an operation carries becomes a `Response(code="message")` (and `code="reply"` for a 3.x
 reply) with its payload flattened to dotted fields; message headers and channel parameters become
-parameters. `$ref`s are resolved here: local pointers and relative files of the same source; a remote
-URL only through `ctx.fetch` (otherwise an ImportIssue, never a network call). Protocol bindings, the
-direction and `x-*` facts go to `Endpoint.extra`."""
+parameters. `$ref`s are resolved by `woes.importers.refs.RefResolver` (the OpenAPI importer's resolver,
+with the same limits): local pointers and relative files of the same source, never outside it; a remote
+URL only through `ctx.fetch` (otherwise an ImportIssue, never a network call). An unresolvable reference
+is reported and the part it names left out. Protocol bindings, the direction and `x-*` facts go to
+`Endpoint.extra`."""
 
 from __future__ import annotations
 
@@ -16,7 +18,6 @@ import posixpath
 import re
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
 
 import yaml
 
@@ -34,6 +35,8 @@ from .base import (
     Response,
     SourceFile,
 )
+from .refs import RefResolver, document_key
+from .schema_fields import LoadError
 
 _HEAD = re.compile(r"""^\s*["']?asyncapi["']?\s*:\s*["']?(\d+(?:\.\d+)*)""", re.M)
 _HEAD_JSON = re.compile(r""""asyncapi"\s*:\s*"(\d+(?:\.\d+)*)""")
@@ -108,98 +111,12 @@ def _load(text: str, path: str) -> Any:
         raise ImportError_(f"invalid YAML{at}: {problem}", where=where) from e
 
 
-class _Refs:
-    """Resolves `$ref`s: JSON pointers, relative files of the source, remote URLs only via ctx.fetch."""
-
-    def __init__(self, files: dict[str, SourceFile], ctx: ImportContext, issues: list[ImportIssue]) -> None:
-        self.files = files
-        self.ctx = ctx
-        self.issues = issues
-        self.docs: dict[str, Any] = {}
-        self.failed: set[str] = set()
-
-    def doc(self, key: str) -> Any:
-        if key in self.docs:
-            return self.docs[key]
-        if key in self.failed:
-            return None
-        self.failed.add(key)  # until it loads
-        if key.startswith(("http://", "https://")):
-            if self.ctx.fetch is None:
-                self.issues.append(ImportIssue(where=key, reason="remote $ref refused: no fetch policy for this import"))
-                return None
-            try:
-                data = self.ctx.fetch(key)
-                loaded = _load(data.decode("utf-8", errors="replace").replace("\x00", ""), urlsplit(key).path)
-            except Exception as e:  # noqa: BLE001 - the fetcher raises whatever the policy refuses
-                self.issues.append(ImportIssue(where=key, reason=f"remote $ref not fetched: {e}"))
-                return None
-        elif "://" in key or key.startswith("file:"):
-            self.issues.append(ImportIssue(where=key, reason="$ref with an unsupported scheme refused"))
-            return None
-        else:
-            f = self.files.get(key)
-            if f is None:
-                self.issues.append(ImportIssue(where=key, reason="$ref to a file that is not part of this source"))
-                return None
-            try:
-                loaded = _load(f.text(), f.path)
-            except ImportError_ as e:
-                self.issues.append(ImportIssue(where=e.where or key, reason=e.reason))
-                return None
-        self.failed.discard(key)
-        self.docs[key] = loaded
-        return loaded
-
-    def target(self, ref: str, base: str) -> tuple[str, str]:
-        file_part, _, pointer = ref.partition("#")
-        if not file_part:
-            return base, pointer
-        if file_part.startswith(("http://", "https://")) or "://" in file_part:
-            return file_part, pointer
-        if base.startswith(("http://", "https://")):
-            return urljoin(base, file_part), pointer
-        return posixpath.normpath(posixpath.join(posixpath.dirname(base), file_part)), pointer
-
-    def resolve(self, node: Any, base: str, where: str = "") -> tuple[Any, str, str | None]:
-        """Follow `$ref` chains. Returns (node, base, last ref id) — node None when unresolvable."""
-        last: str | None = None
-        seen: set[str] = set()
-        while isinstance(node, dict) and isinstance(node.get("$ref"), str):
-            ref = node["$ref"]
-            key, pointer = self.target(ref, base)
-            rid = f"{key}#{pointer}"
-            if rid in seen or len(seen) > 32:
-                self.issues.append(ImportIssue(where=where or ref, reason=f"circular $ref {ref}", severity="warning"))
-                return None, base, rid
-            seen.add(rid)
-            doc = self.doc(key)
-            if doc is None:
-                return None, base, rid
-            found = _pointer(doc, pointer)
-            if found is _MISSING:
-                self.issues.append(ImportIssue(where=where or ref, reason=f"$ref target not found: {ref}"))
-                return None, base, rid
-            node, base, last = found, key, rid
-        return node, base, last
-
-
-_MISSING = object()
-
-
-def _pointer(doc: Any, pointer: str) -> Any:
-    if not pointer or pointer == "/":
-        return doc
-    cur = doc
-    for raw in pointer.lstrip("/").split("/"):
-        part = unquote(raw).replace("~1", "/").replace("~0", "~")
-        if isinstance(cur, dict) and part in cur:
-            cur = cur[part]
-        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
-            cur = cur[int(part)]
-        else:
-            return _MISSING
-    return cur
+def _load_referenced(text: str, path: str) -> Any:
+    """`_load` for the documents a `$ref` names (the resolver's loader): a parse error is a LoadError."""
+    try:
+        return _load(text, path)
+    except ImportError_ as e:
+        raise LoadError(e.reason) from None
 
 
 def _ref_name(rid: str | None) -> str | None:
@@ -225,8 +142,6 @@ class AsyncAPIImporter:
 
     def parse(self, files: list[SourceFile], ctx: ImportContext) -> ImportResult:
         result = ImportResult(format=self.format)
-        by_path = {posixpath.normpath(f.path): f for f in files}
-        refs = _Refs(by_path, ctx, result.issues)
         mains: list[tuple[str, dict[str, Any]]] = []
         errors: list[ImportError_] = []
         for f in files:
@@ -242,7 +157,6 @@ class AsyncAPIImporter:
             if not isinstance(doc, dict) or "asyncapi" not in doc:
                 errors.append(ImportError_("the document has no top-level `asyncapi` key", where=f.path))
                 continue
-            refs.docs[key] = doc
             mains.append((key, doc))
         if not mains:
             if errors:
@@ -250,6 +164,8 @@ class AsyncAPIImporter:
             raise ImportError_("no AsyncAPI document found (a file with a top-level `asyncapi:` key)")
         for e in errors:
             result.issues.append(ImportIssue(where=e.where, reason=e.reason))
+        documents = {document_key(path): doc for path, doc in mains}
+        refs = RefResolver(files, ctx, result.issues, documents=documents, load=_load_referenced)
         seen: set[str] = set()
         for key, doc in mains:
             _DocParser(key, doc, refs, ctx, result, seen).run()
@@ -258,9 +174,10 @@ class AsyncAPIImporter:
 
 class _DocParser:
     def __init__(
-        self, path: str, doc: dict[str, Any], refs: _Refs, ctx: ImportContext, result: ImportResult, seen: set[str]
+        self, path: str, doc: dict[str, Any], refs: RefResolver, ctx: ImportContext, result: ImportResult, seen: set[str]
     ) -> None:
-        self.path = path
+        self.path = path  # as shown (issues, source_path)
+        self.base = document_key(path)  # as references are resolved against
         self.doc = doc
         self.refs = refs
         self.ctx = ctx
@@ -278,7 +195,7 @@ class _DocParser:
         self.result.issues.append(ImportIssue(where=f"{self.path}:{where}", reason=reason, severity=severity))
 
     def res(self, node: Any, base: str | None = None, where: str = "") -> tuple[Any, str, str | None]:
-        return self.refs.resolve(node, base or self.path, where)
+        return self.refs.deref_or_report(node, base or self.base, where)
 
     def dict_at(self, *keys: str) -> dict[str, Any]:
         cur: Any = self.doc
@@ -645,7 +562,7 @@ class _DocParser:
                 schema = None
             if schema is not None:
                 flat = _Flattener(self.refs, where + ".payload")
-                resolved, rb, rid = self.refs.resolve(schema, sbase, where + ".payload")
+                resolved, rb, rid = self.refs.deref_or_report(schema, sbase, where + ".payload")
                 if isinstance(resolved, dict):
                     ptype = _ref_name(rid) or _type_str(resolved, None)
                 flat.walk(schema, sbase, "", set(), 0)
@@ -683,7 +600,7 @@ class _DocParser:
                 Example(title=title, content=json.dumps(_jsonable(body), indent=2, ensure_ascii=False), language="json")
             )
         if not examples and isinstance(payload, dict):
-            pres, _, _ = self.refs.resolve(payload, base)
+            pres, _, _ = self.refs.deref_or_report(payload, base)
             if isinstance(pres, dict):
                 for key in ("examples", "x-examples", "example"):
                     val = pres.get(key)
@@ -703,7 +620,7 @@ class _DocParser:
         if isinstance(msg.get("bindings"), dict):
             facts["bindings"] = _jsonable(msg["bindings"])
         if msg.get("correlationId") is not None:
-            cid, _, _ = self.refs.resolve(msg["correlationId"], base)
+            cid, _, _ = self.refs.deref_or_report(msg["correlationId"], base)
             if isinstance(cid, dict):
                 facts["correlationId"] = _jsonable(cid.get("location"))
         if isinstance(msg.get("messageId"), str):
@@ -772,10 +689,10 @@ class _DocParser:
         elif isinstance(cparams, list):  # 1.x
             pitems = [(str(p.get("name")), p) for p in cparams if isinstance(p, dict)]
         for pname, raw in pitems:
-            p, pbase, _ = self.refs.resolve(raw, cbase, f"{where}.parameters.{pname}")
+            p, pbase, _ = self.refs.deref_or_report(raw, cbase, f"{where}.parameters.{pname}")
             if not isinstance(p, dict):
                 p = {}
-            schema, _, _ = self.refs.resolve(p.get("schema"), pbase) if p.get("schema") is not None else ({}, pbase, None)
+            schema, _, _ = self.refs.deref_or_report(p.get("schema"), pbase) if p.get("schema") is not None else ({}, pbase, None)
             schema = schema if isinstance(schema, dict) else {}
             enum = (
                 p.get("enum")
@@ -842,7 +759,7 @@ class _DocParser:
                 tags.append(tname)
         bindings = {}
         for label, src in (("operation", op.get("bindings")), ("channel", channel.get("bindings"))):
-            b, _, _ = self.refs.resolve(src, cbase) if isinstance(src, dict) else (None, cbase, None)
+            b, _, _ = self.refs.deref_or_report(src, cbase) if isinstance(src, dict) else (None, cbase, None)
             if isinstance(b, dict):
                 bindings[label] = _jsonable(b)
         if bindings:
@@ -1006,7 +923,7 @@ def _type_str(s: dict[str, Any], ref_name: str | None) -> str:
 
 
 class _Flattener:
-    def __init__(self, refs: _Refs, where: str) -> None:
+    def __init__(self, refs: RefResolver, where: str) -> None:
         self.refs = refs
         self.where = where
         self.out: list[Field] = []
@@ -1024,7 +941,7 @@ class _Flattener:
     ) -> tuple[dict[str, tuple[Any, str]], set[str], list[str]]:
         """Properties (name -> (schema, base)), required names and variant notes, through allOf/oneOf/anyOf."""
         self.budget -= 1
-        s, base, rid = self.refs.resolve(schema, base, self.where)
+        s, base, rid = self.refs.deref_or_report(schema, base, self.where)
         props: dict[str, tuple[Any, str]] = {}
         required: set[str] = set()
         notes: list[str] = []
@@ -1044,7 +961,7 @@ class _Flattener:
                     p, _, _ = self._collect(sub, base, stack, depth + 1)
                     for k, v in p.items():
                         props.setdefault(k, v)
-                    sr, _, srid = self.refs.resolve(sub, base)
+                    sr, _, srid = self.refs.deref_or_report(sub, base)
                     names.append(
                         _ref_name(srid)
                         or (sr.get("title") if isinstance(sr, dict) and isinstance(sr.get("title"), str) else "variant")
@@ -1059,7 +976,7 @@ class _Flattener:
 
     def walk(self, schema: Any, base: str, prefix: str, stack: set[str], depth: int) -> None:
         self.budget -= 1
-        s, sbase, rid = self.refs.resolve(schema, base, self.where)
+        s, sbase, rid = self.refs.deref_or_report(schema, base, self.where)
         if not isinstance(s, dict) or depth > MAX_DEPTH or (rid and rid in stack) or self.budget < 0:
             return
         stack = stack | ({rid} if rid else set())
@@ -1069,7 +986,7 @@ class _Flattener:
             return
         props, required, _notes = self._collect(s, sbase, set(), 0)
         for name, (sub, pbase) in props.items():
-            r, rbase, prid = self.refs.resolve(sub, pbase, self.where)
+            r, rbase, prid = self.refs.deref_or_report(sub, pbase, self.where)
             if not isinstance(r, dict):
                 self.emit(Field(name=prefix + name, type=_ref_name(prid) or "any", required=name in required))
                 continue

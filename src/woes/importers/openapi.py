@@ -1,11 +1,11 @@
 """OpenAPI importer: Swagger 2.0, OpenAPI 3.0 and 3.1, JSON or YAML, one `Endpoint` per operation.
 
-`$ref`s are resolved here, never by a library: local pointers (`#/components/...`), other files of the
-same source (`schemas.yaml#/Pet`, relative paths, never outside the source), and remote `http(s)://`
-documents only through `ctx.fetch` (the safe-fetch policy); without it a remote ref is refused with an
-`ImportIssue` and the import goes on. References are resolved lazily, only where the OpenAPI structure
-allows one (parameters, bodies, responses, schemas, examples): a `"$ref"` key inside an example value
-(GitHub's SCIM examples have them) is data, not a reference.
+`$ref`s are resolved by `woes.importers.refs.RefResolver`: local pointers (`#/components/...`), other
+files of the same source (`schemas.yaml#/Pet`, relative paths, never outside the source), and remote
+`http(s)://` documents only through `ctx.fetch` (the safe-fetch policy); without it a remote ref is
+refused with an `ImportIssue` and the import goes on. References are resolved lazily, only where the
+OpenAPI structure allows one (parameters, bodies, responses, schemas, examples): a `"$ref"` key inside an
+example value (GitHub's SCIM examples have them) is data, not a reference.
 
 Operations are counted like shared/eval/validate_questions.py: every lower-case HTTP method key of every
 path item whose value is a mapping. The operation key is `METHOD /path` with the path key exactly as
@@ -17,7 +17,6 @@ import posixpath
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
 
 from woes.importers.base import (
     AuthRequirement,
@@ -34,11 +33,11 @@ from woes.importers.base import (
     Response,
     SourceFile,
 )
+from woes.importers.refs import RefFailure, RefResolver, document_key
 from woes.importers.schema_fields import (
     MAX_FIELDS,
     LoadError,
     RefError,
-    SchemaMemo,
     clean_text,
     describe_type,
     dump_example,
@@ -51,7 +50,6 @@ from woes.importers.schema_fields import (
 )
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
-MAX_REMOTE_DOCUMENTS = 20
 MAX_EXAMPLES_PER_OPERATION = 12
 MAX_EXTENSION_CHARS = 2000
 REQUEST_FIELD_SHARE = 200  # of MAX_FIELDS, when a success response has a schema too
@@ -61,172 +59,6 @@ _ROOT_YAML = re.compile(r"^(openapi|swagger)\s*:\s*['\"]?(\d)", re.MULTILINE)
 _PATHS_JSON = re.compile(r'(?<!\\)"paths"\s*:\s*\{')
 _PATHS_YAML = re.compile(r"^paths\s*:", re.MULTILINE)
 _CODE_SAMPLE_KEYS = ("x-codeSamples", "x-code-samples", "x-codesamples")
-
-
-def _norm_path(path: str) -> str:
-    p = path.replace("\\", "/")
-    p = posixpath.normpath(p) if p else p
-    while p.startswith("./"):
-        p = p[2:]
-    return p.lstrip("/")
-
-
-def _is_url(s: str) -> bool:
-    return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", s))
-
-
-class _RefFailure(RefError):
-    def __init__(self, reason: str, remote: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.remote = remote
-
-
-class _Resolver:
-    """Resolves `$ref`s relative to the document (file path or URL) they appear in."""
-
-    def __init__(self, files: dict[str, SourceFile], docs: dict[str, Any], ctx: ImportContext, issues: list[ImportIssue]) -> None:
-        self.files = files
-        self.docs = docs
-        self.ctx = ctx
-        self.issues = issues
-        self.failed_docs: dict[str, _RefFailure] = {}
-        self.pointer_cache: dict[tuple[str, str], Any] = {}
-        self.reported: set[str] = set()
-        self.remote_loaded = 0
-        self.where = ""
-        self.memo = SchemaMemo()
-        self.ref_cache: dict[tuple[str, str], tuple[Any, str, str]] = {}
-
-    # -- documents ---------------------------------------------------------------------------------
-    def _doc(self, key: str, remote: bool) -> Any:
-        if key in self.docs:
-            return self.docs[key]
-        if key in self.failed_docs:
-            raise self.failed_docs[key]
-        try:
-            doc = self._load_remote(key) if remote else self._load_file(key)
-        except _RefFailure as exc:
-            self.failed_docs[key] = exc
-            if remote:  # remote problems are reported once per URL, wherever they are met
-                self._report(key, key, exc.reason)
-            raise
-        self.docs[key] = doc
-        return doc
-
-    def _load_file(self, key: str) -> Any:
-        f = self.files.get(key)
-        if f is None:
-            raise _RefFailure(f"file {key!r} is not part of this source")
-        try:
-            return load_structured(f.text(), key)
-        except LoadError as exc:
-            raise _RefFailure(f"{key}: {exc.reason}") from None
-
-    def _load_remote(self, url: str) -> Any:
-        if self.ctx.fetch is None:
-            raise _RefFailure(f"remote $ref refused: {url} (remote references are not fetched for this import)", remote=True)
-        if self.remote_loaded >= MAX_REMOTE_DOCUMENTS:
-            raise _RefFailure(f"remote $ref refused: {url} (more than {MAX_REMOTE_DOCUMENTS} remote documents)", remote=True)
-        self.remote_loaded += 1
-        try:
-            data = self.ctx.fetch(url)
-        except Exception as exc:  # the fetch policy refused it, or the fetch failed
-            raise _RefFailure(
-                f"remote $ref could not be fetched: {url}: {clean_text(str(exc)) or type(exc).__name__}", remote=True
-            ) from None
-        if isinstance(data, str):
-            text = data
-        else:
-            text = bytes(data).decode("utf-8", errors="replace")
-        try:
-            return load_structured(text.replace("\x00", ""), urlsplit(url).path)
-        except LoadError as exc:
-            raise _RefFailure(f"remote $ref {url}: {exc.reason}", remote=True) from None
-
-    # -- references --------------------------------------------------------------------------------
-    def _report(self, key: str, where: str, reason: str, severity: str = "warning") -> None:
-        if key in self.reported:
-            return
-        self.reported.add(key)
-        self.issues.append(ImportIssue(where=where, reason=reason, severity=severity))
-
-    def _locate(self, ref: str, base: str) -> tuple[str, bool, str]:
-        """(document key, is remote, fragment)."""
-        ref = ref.strip()
-        doc_part, _, frag = ref.partition("#")
-        base_remote = _is_url(base)
-        if not doc_part:
-            return base, base_remote, frag
-        if _is_url(doc_part):
-            scheme = urlsplit(doc_part).scheme.lower()
-            if scheme not in ("http", "https"):
-                raise _RefFailure(f"$ref {ref!r} refused: only http(s) remote references are allowed")
-            return doc_part, True, frag
-        if doc_part.startswith("//"):
-            raise _RefFailure(f"$ref {ref!r} refused: network-path references are not supported")
-        if base_remote:
-            return urljoin(base, doc_part), True, frag
-        if doc_part.startswith("/"):
-            raise _RefFailure(f"$ref {ref!r} refused: absolute file paths are not allowed")
-        joined = posixpath.normpath(posixpath.join(posixpath.dirname(base), unquote(doc_part)))
-        if joined.startswith("../") or joined == "..":
-            raise _RefFailure(f"$ref {ref!r} points outside the source")
-        return _norm_path(joined), False, frag
-
-    def _pointer(self, doc_key: str, doc: Any, frag: str) -> Any:
-        cache_key = (doc_key, frag)
-        if cache_key in self.pointer_cache:
-            return self.pointer_cache[cache_key]
-        if frag and not frag.startswith("/"):
-            raise _RefFailure(f"$ref fragment '#{frag}' is not a JSON pointer (anchors are not supported)")
-        node = doc
-        for raw in frag.split("/")[1:] if frag else []:
-            token = unquote(raw).replace("~1", "/").replace("~0", "~")
-            if isinstance(node, dict):
-                if token in node:
-                    node = node[token]
-                elif token.lstrip("-").isdigit() and int(token) in node:  # YAML int keys (response codes)
-                    node = node[int(token)]
-                else:
-                    raise _RefFailure(f"$ref target '#{frag}' not found in {doc_key or 'the document'}")
-            elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-                node = node[int(token)]
-            else:
-                raise _RefFailure(f"$ref target '#{frag}' not found in {doc_key or 'the document'}")
-        self.pointer_cache[cache_key] = node
-        return node
-
-    def deref(self, node: Any, base: str) -> tuple[Any, str, str | None]:
-        """Follow `$ref` chains. Raises _RefFailure (remote=True when the fetch policy/fetch is the cause)."""
-        rid = None
-        hops = 0
-        while isinstance(node, dict) and isinstance(node.get("$ref"), str):
-            hops += 1
-            if hops > 32:
-                raise _RefFailure(f"$ref chain too long or cyclic at {node['$ref']!r}")
-            ref = node["$ref"]
-            hit = self.ref_cache.get((ref, base))
-            if hit is not None:
-                node, base, rid = hit
-                continue
-            doc_key, remote, frag = self._locate(ref, base)
-            doc = self._doc(doc_key, remote)
-            target = self._pointer(doc_key, doc, frag)
-            rid = f"{doc_key}#{frag}"
-            self.ref_cache[(ref, base)] = (target, doc_key, rid)
-            node, base = target, doc_key
-        return node, base, rid
-
-    def schema_deref(self, node: Any, base: str) -> tuple[Any, str, str | None]:
-        """deref for schema flattening: a broken ref is reported (warning) and the field is left untyped."""
-        try:
-            return self.deref(node, base)
-        except _RefFailure as exc:
-            if not exc.remote:
-                ref = node.get("$ref") if isinstance(node, dict) else None
-                self._report(f"{base}|{ref}", self.where, f"unresolvable $ref {ref!r}: {exc.reason}")
-            raise
 
 
 class _SkipOperation(Exception):
@@ -284,9 +116,6 @@ class OpenAPIImporter:
 
     def _parse(self, files: list[SourceFile], ctx: ImportContext) -> ImportResult:
         result = ImportResult(format=self.format)
-        by_key: dict[str, SourceFile] = {}
-        for f in files:
-            by_key.setdefault(_norm_path(f.path), f)
         candidates = [f for f in files if self._score(f) >= 0.5]
         if not candidates:
             structured = [f for f in files if f.path.lower().endswith((".json", ".yaml", ".yml"))]
@@ -298,7 +127,7 @@ class OpenAPIImporter:
         roots: list[tuple[SourceFile, dict[str, Any]]] = []
         errors: list[ImportError_] = []
         for f in candidates:
-            key = _norm_path(f.path)
+            key = document_key(f.path)
             try:
                 doc = load_structured(f.text(), f.path)
             except LoadError as exc:
@@ -316,7 +145,7 @@ class OpenAPIImporter:
             if len(candidates) > 1:
                 result.issues.append(ImportIssue(where=err.where, reason=err.reason, severity="warning"))
 
-        resolver = _Resolver(by_key, docs, ctx, result.issues)
+        resolver = RefResolver(files, ctx, result.issues, documents=docs)
         seen_schemes: set[str] = set()
         for f, doc in sorted(roots, key=lambda r: r[0].path):
             self._parse_root(f, doc, resolver, ctx, result, seen_schemes)
@@ -326,12 +155,12 @@ class OpenAPIImporter:
         self,
         f: SourceFile,
         raw: dict[str, Any],
-        resolver: _Resolver,
+        resolver: RefResolver,
         ctx: ImportContext,
         result: ImportResult,
         seen_schemes: set[str],
     ) -> None:
-        key = _norm_path(f.path)
+        key = document_key(f.path)
         v2 = "swagger" in raw and "openapi" not in raw
         info = raw.get("info") if isinstance(raw.get("info"), dict) else {}
         if result.title is None and info.get("title") is not None:
@@ -371,7 +200,7 @@ class OpenAPIImporter:
             if "$ref" in item:
                 try:
                     resolved, item_base, _ = resolver.deref(item, key)
-                except _RefFailure as exc:
+                except RefFailure as exc:
                     result.issues.append(ImportIssue(where=where_path, reason=f"path item $ref: {exc.reason}"))
                     continue
                 if not isinstance(resolved, dict):
@@ -420,7 +249,7 @@ class OpenAPIImporter:
         op: dict[str, Any],
         item: dict[str, Any],
         item_base: str,
-        resolver: _Resolver,
+        resolver: RefResolver,
         issues: list[ImportIssue],
     ) -> Endpoint:
         base = item_base
@@ -449,7 +278,7 @@ class OpenAPIImporter:
             for i, p in enumerate(level):
                 try:
                     pnode, pbase, _ = resolver.deref(p, base)
-                except _RefFailure as exc:
+                except RefFailure as exc:
                     if exc.remote:
                         continue  # reported once per URL; the parameter is left out, the operation kept
                     raise _SkipOperation(f"broken parameter $ref {p.get('$ref')!r}: {exc.reason}") from None
@@ -492,7 +321,7 @@ class OpenAPIImporter:
         elif op.get("requestBody") is not None:
             try:
                 rb_node, rb_base, _ = resolver.deref(op["requestBody"], base)
-            except _RefFailure as exc:
+            except RefFailure as exc:
                 if not exc.remote:
                     raise _SkipOperation(f"broken requestBody $ref: {exc.reason}") from None
                 rb_node, rb_base = None, base
@@ -527,7 +356,7 @@ class OpenAPIImporter:
                 continue
             try:
                 rnode, rbase, _ = resolver.deref(r, base)
-            except _RefFailure as exc:
+            except RefFailure as exc:
                 if exc.remote:
                     ep.responses.append(Response(code=code))
                     continue
@@ -542,7 +371,7 @@ class OpenAPIImporter:
                     resp.content_types = list(produces) or ["application/json"]
                     if success and budget > 0:
                         resp.fields, t = flatten_schema(
-                            schema, rbase, resolver.schema_deref, max_fields=budget, mode="response", memo=resolver.memo
+                            schema, rbase, resolver.schema_deref, max_fields=budget, mode="response", memo=resolver.schema_memo
                         )
                         budget -= len(resp.fields)
                         truncated = truncated or t
@@ -707,7 +536,7 @@ def _v2_servers(raw: dict[str, Any], op_schemes: Any) -> list[str]:
     return [clean_text(f"{s}://{host}{base_path}") or "" for s in schemes]
 
 
-def _security_schemes(raw: dict[str, Any], base: str, v2: bool, resolver: _Resolver) -> dict[str, AuthRequirement]:
+def _security_schemes(raw: dict[str, Any], base: str, v2: bool, resolver: RefResolver) -> dict[str, AuthRequirement]:
     if v2:
         defs = raw.get("securityDefinitions")
     else:
@@ -719,7 +548,7 @@ def _security_schemes(raw: dict[str, Any], base: str, v2: bool, resolver: _Resol
     for name, s in defs.items():
         try:
             node, _b, _ = resolver.deref(s, base)
-        except _RefFailure as exc:
+        except RefFailure as exc:
             if not exc.remote:
                 resolver.issues.append(ImportIssue(where=f"securitySchemes.{name}", reason=exc.reason, severity="warning"))
             continue
@@ -799,7 +628,7 @@ def _scheme(name: str, s: dict[str, Any], v2: bool) -> AuthRequirement:
 
 
 def _auth(
-    security: Any, schemes: dict[str, AuthRequirement], resolver: _Resolver, where: str
+    security: Any, schemes: dict[str, AuthRequirement], resolver: RefResolver, where: str
 ) -> tuple[list[AuthRequirement], list[list[str]]]:
     """Flatten security requirements (a list of alternatives) to one AuthRequirement per scheme, with the
     scopes the operation needs; also return the alternatives as lists of scheme names for `extra`."""
@@ -818,7 +647,7 @@ def _auth(
             if name not in out:
                 template = schemes.get(name)
                 if template is None:
-                    resolver._report(f"scheme|{name}", where, f"security requirement names an undeclared scheme {name!r}")
+                    resolver.report_once(f"scheme|{name}", where, f"security requirement names an undeclared scheme {name!r}")
                     out[name] = AuthRequirement(scheme=clean_text(name) or name, type="other", scopes=scope_list)
                     continue
                 out[name] = AuthRequirement(
@@ -851,7 +680,7 @@ def _param_schema(p: dict[str, Any], v2: bool) -> Any:
     return None
 
 
-def _schema_enum(schema: Any, base: str, resolver: _Resolver) -> tuple[list[Any] | None, Any, bool]:
+def _schema_enum(schema: Any, base: str, resolver: RefResolver) -> tuple[list[Any] | None, Any, bool]:
     """(enum, default, deprecated) of a parameter schema, looking into array items and anyOf/oneOf."""
     try:
         node, nbase, _ = resolver.schema_deref(schema, base)
@@ -890,9 +719,9 @@ def _schema_enum(schema: Any, base: str, resolver: _Resolver) -> tuple[list[Any]
     return enum_values(enum), json_safe(node.get("default")) if "default" in node else None, node.get("deprecated") is True
 
 
-def _parameter(p: dict[str, Any], base: str, v2: bool, resolver: _Resolver) -> Parameter:
+def _parameter(p: dict[str, Any], base: str, v2: bool, resolver: RefResolver) -> Parameter:
     schema = _param_schema(p, v2)
-    ptype = describe_type(schema, base, resolver.schema_deref, memo=resolver.memo) if schema is not None else None
+    ptype = describe_type(schema, base, resolver.schema_deref, memo=resolver.schema_memo) if schema is not None else None
     if v2 and p.get("type") == "array" and isinstance(p.get("collectionFormat"), str) and p["collectionFormat"] != "csv":
         ptype = f"{ptype} ({p['collectionFormat']})" if ptype else None
     enum, default, schema_deprecated = _schema_enum(schema, base, resolver) if schema is not None else (None, None, False)
@@ -932,18 +761,18 @@ def _ordered_media(content: dict[str, Any]) -> list[tuple[str, Any]]:
     return sorted(items, key=rank)
 
 
-def _content_fields(content: dict[str, Any], base: str, resolver: _Resolver, budget: int, mode: str) -> tuple[list[Field], bool]:
+def _content_fields(content: dict[str, Any], base: str, resolver: RefResolver, budget: int, mode: str) -> tuple[list[Field], bool]:
     for _mime, media in _ordered_media(content):
         if isinstance(media, dict) and media.get("schema") is not None:
             fields, truncated = flatten_schema(
-                media["schema"], base, resolver.schema_deref, max_fields=budget, mode=mode, memo=resolver.memo
+                media["schema"], base, resolver.schema_deref, max_fields=budget, mode=mode, memo=resolver.schema_memo
             )
             if fields:
                 return fields, truncated
     return [], False
 
 
-def _all_media_empty(request_body: Any, base: str, resolver: _Resolver) -> bool:
+def _all_media_empty(request_body: Any, base: str, resolver: RefResolver) -> bool:
     try:
         node, nbase, _ = resolver.deref(request_body, base)
     except RefError:
@@ -973,7 +802,7 @@ def _all_media_empty(request_body: Any, base: str, resolver: _Resolver) -> bool:
     return True
 
 
-def _success_has_schema(responses: Any, v2: bool, base: str, resolver: _Resolver) -> bool:
+def _success_has_schema(responses: Any, v2: bool, base: str, resolver: RefResolver) -> bool:
     if not isinstance(responses, dict):
         return False
     for code, r in responses.items():
@@ -998,7 +827,7 @@ def _example(title: str, value: Any) -> Example:
     return Example(title=clean_text(title) or title, content=text, language=lang)
 
 
-def _media_examples(content: dict[str, Any], base: str, resolver: _Resolver, title: str) -> list[Example]:
+def _media_examples(content: dict[str, Any], base: str, resolver: RefResolver, title: str) -> list[Example]:
     out: list[Example] = []
     for mime, media in content.items():
         if not isinstance(media, dict):
@@ -1010,9 +839,9 @@ def _media_examples(content: dict[str, Any], base: str, resolver: _Resolver, tit
             for name, ex in list(examples.items())[:6]:
                 try:
                     node, _b, _ = resolver.deref(ex, base)
-                except _RefFailure as exc:
+                except RefFailure as exc:
                     if not exc.remote:
-                        resolver._report(
+                        resolver.report_once(
                             f"example|{base}|{ex.get('$ref') if isinstance(ex, dict) else ''}",
                             resolver.where,
                             f"unresolvable example $ref: {exc.reason}",
@@ -1044,7 +873,7 @@ def _v2_request_body(
     raw: dict[str, Any],
     body_params: list[tuple[dict[str, Any], str]],
     form_params: list[tuple[dict[str, Any], str]],
-    resolver: _Resolver,
+    resolver: RefResolver,
     budget: int,
 ) -> tuple[RequestBody, bool]:
     consumes = _list_of_str(op.get("consumes")) or _list_of_str(raw.get("consumes"))
@@ -1057,7 +886,7 @@ def _v2_request_body(
         rb.description = _text(p.get("description"))
         if p.get("schema") is not None:
             rb.fields, truncated = flatten_schema(
-                p["schema"], b, resolver.schema_deref, max_fields=budget, mode="request", memo=resolver.memo
+                p["schema"], b, resolver.schema_deref, max_fields=budget, mode="request", memo=resolver.schema_memo
             )
         return rb, truncated
     has_file = any(p.get("type") == "file" for p, _b in form_params)
@@ -1070,7 +899,7 @@ def _v2_request_body(
         rb.fields.append(
             Field(
                 name=clean_text(str(p.get("name"))) or "",
-                type=describe_type(p, b, resolver.schema_deref, memo=resolver.memo),
+                type=describe_type(p, b, resolver.schema_deref, memo=resolver.schema_memo),
                 required=p.get("required") is True,
                 description=_text(p.get("description")) if isinstance(p.get("description"), str) else None,
                 enum=enum,
