@@ -8,7 +8,7 @@ import sys
 PROBE = """
 import woes.app, woes.agents.service, woes.conversations.service, woes.issues.service  # everything imported
 from woes.customers.service import CUSTOMER_MERGE_HOOKS, CUSTOMER_DELETE_HOOKS
-from woes.datasettings.service import TAG_RENAME_HOOKS
+from woes.tags.service import TAG_RENAME_HOOKS
 from woes.sources.service import SOURCE_DELETE_HOOKS
 from woes.jobs.registry import HANDLERS
 def names(h): return sorted(f.__module__ + "." + f.__name__ for f in h)

@@ -28,17 +28,17 @@ def wire() -> None:
         from woes.agents import service as agents
         from woes.conversations import service as conversations
         from woes.customers import service as customers
-        from woes.datasettings import service as datasettings
         from woes.issues import service as issues
         from woes.keys import service as keys
         from woes.notes import service as notes
         from woes.search import routes as search_routes
         from woes.sources import service as sources
+        from woes.tags import service as tags
 
         customers.CUSTOMER_MERGE_HOOKS.connect(conversations.move_conversations_on_customer_merge)
         customers.CUSTOMER_DELETE_HOOKS.connect(conversations.refuse_delete_with_conversations)
-        datasettings.TAG_RENAME_HOOKS.connect(conversations.follow_tag_rename)
-        datasettings.TAG_RENAME_HOOKS.connect(issues.follow_tag_rename)
+        tags.TAG_RENAME_HOOKS.connect(conversations.follow_tag_rename)
+        tags.TAG_RENAME_HOOKS.connect(issues.follow_tag_rename)
         sources.SOURCE_DELETE_HOOKS.connect(agents.forget_deleted_source)
         conversations.add_assignee_check("agent", agents.is_agent)
         search_routes.use_agent_sources(agents.agent_source_ids)

@@ -28,12 +28,14 @@ from woes.core.redaction import contains_secret, redact
 from woes.core.scoping import get_in_workspace
 from woes.customers.models import Customer
 from woes.customers.service import do_upsert_customer_by_reference
-from woes.datasettings.service import resolve_tag_names, valid_priority, validate_custom_field_values
+from woes.customfields.service import validate_custom_field_values
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
 from woes.jobs import enqueue
 from woes.members.models import Member
 from woes.notes.models import Note
+from woes.priorities.service import valid_priority
+from woes.tags.service import resolve_tag_names
 from woes.teams.models import Team
 from woes.workspaces.models import Workspace
 

@@ -16,13 +16,14 @@ from woes.conversations.schemas import MessageCreate
 from woes.core.errors import ProblemError, conflict, not_found, validation_error
 from woes.core.scoping import get_in_workspace
 from woes.customers.models import Account, Customer
-from woes.datasettings.service import resolve_tag_names, validate_custom_field_values
+from woes.customfields.service import validate_custom_field_values
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
 from woes.issues.models import Issue, IssueConversation, IssueExternalLink
 from woes.issues.schemas import ExternalLinkIn, IssueCreate, IssuePatch
 from woes.notes import service as notes
 from woes.notes.models import Note
+from woes.tags.service import resolve_tag_names
 from woes.workspaces.models import Workspace
 
 REFERENCE_PREFIX = "ISS-"

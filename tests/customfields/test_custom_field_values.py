@@ -1,5 +1,5 @@
-"""Service helpers other domains call: `validate_custom_field_values` (every type, null removal, merge,
-provenance and the AI-never-overwrites-manual rule), `resolve_tag_names`, `valid_priority` and statuses."""
+"""`validate_custom_field_values`, the service helper other domains call: every type, null removal, merge,
+provenance and the AI-never-overwrites-manual rule."""
 
 from __future__ import annotations
 
@@ -7,14 +7,11 @@ import copy
 import math
 
 import pytest
-from sqlalchemy import select
 
 from woes.core.errors import ProblemError
-from woes.datasettings import service
-from woes.datasettings.models import Tag
-from woes.datasettings.schemas import CustomFieldCreate, PriorityCreate, StatusCreate, TagCreate
-from woes.events.models import DomainEvent
-from woes.events.service import SYSTEM, Actor
+from woes.customfields import service
+from woes.customfields.schemas import CustomFieldCreate
+from woes.events.service import SYSTEM
 
 FIELDS = [
     ("about", "text", None, False),
@@ -68,6 +65,7 @@ def rejects(runtime, ws, key, raw) -> str:
 
 
 # -- each type ------------------------------------------------------------------------------------------
+
 
 TYPE_CASES = {
     "about": {
@@ -231,212 +229,3 @@ def test_enforce_required(runtime, fws):
 def test_other_workspaces_fields_are_invisible(runtime, fws, make_workspace):
     other = make_workspace("Other")
     assert [e["field"] for e in errors_of(runtime, other, {"seats": 1})] == ["customFields.seats"]
-
-
-# -- tags ------------------------------------------------------------------------------------------------
-
-def _tag_events(runtime, ws) -> list[DomainEvent]:
-    with runtime.db.reading() as s:
-        return list(s.scalars(select(DomainEvent).where(DomainEvent.workspace_id == ws.id,
-                                                        DomainEvent.type == "tag.created").order_by(DomainEvent.seq)))
-
-
-def test_resolve_tag_names(runtime, make_workspace):
-    ws = make_workspace()
-    actor = Actor("operator", "m1")
-    with runtime.db.transaction() as s:
-        bug = service.do_create_tag(s, ws.id, TagCreate(name="Bug"), SYSTEM)
-        service.do_create_tag(s, ws.id, TagCreate(name="Roadmap", scope="issue"), SYSTEM)
-        service.do_create_tag(s, ws.id, TagCreate(name="Chat", scope="conversation"), SYSTEM)
-    with runtime.db.transaction() as s:
-        tags = service.resolve_tag_names(s, ws.id, [" bug ", "BUG", "chat"], "conversation", create_missing=False, actor=actor)
-        assert [t.name for t in tags] == ["Bug", "Chat"] and tags[0].id == bug.id
-        assert service.resolve_tag_names(s, ws.id, [], "issue", create_missing=False, actor=actor) == []
-
-    def fails(names, scope="conversation", create=False) -> dict:
-        with runtime.db.transaction() as s, pytest.raises(ProblemError) as exc:
-            service.resolve_tag_names(s, ws.id, names, scope, create_missing=create, actor=actor)
-        assert exc.value.status == 422
-        return exc.value.errors[0]
-
-    err = fails(["bug", "nope"])
-    assert err["field"] == "tags[1]" and "nope" in err["message"]
-    assert fails(["roadmap"])["field"] == "tags[0]" and "issue" in fails(["roadmap"])["message"]
-    assert fails(["chat"], scope="issue")["field"] == "tags[0]"
-    assert fails(["ok", ""], create=True)["field"] == "tags[1]"
-    assert fails(["x" * 65], create=True)["field"] == "tags[0]"
-    assert fails(["a\nb"], create=True)["field"] == "tags[0]"
-    assert fails([5], create=True)["field"] == "tags[0]"
-    assert fails("bug")["field"] == "tags"
-    assert fails(["t"] * 101)["field"] == "tags"
-    # a bad name later in the list: the earlier new names are not created either (checked before writing)
-    with runtime.db.transaction() as s:
-        with pytest.raises(ProblemError) as exc:
-            service.resolve_tag_names(s, ws.id, ["brand new", "roadmap"], "conversation", create_missing=True, actor=actor)
-        assert exc.value.errors[0]["field"] == "tags[1]"
-        assert s.scalar(select(Tag).where(Tag.workspace_id == ws.id, Tag.name_key == "brand new")) is None
-    with runtime.db.reading() as s:  # the failed calls created nothing
-        assert sorted(s.scalars(select(Tag.name).where(Tag.workspace_id == ws.id))) == ["Bug", "Chat", "Roadmap"]
-    with pytest.raises(ValueError), runtime.db.reading() as s:
-        service.resolve_tag_names(s, ws.id, ["bug"], "both", create_missing=False, actor=actor)  # type: ignore[arg-type]
-
-    with runtime.db.transaction() as s:
-        tags = service.resolve_tag_names(s, ws.id, ["Bug", "New one", "new ONE", "Another"], "issue",
-                                         create_missing=True, actor=actor)
-        assert [t.name for t in tags] == ["Bug", "New one", "Another"]
-        assert all(t.scope == "both" for t in tags[1:])
-    events = _tag_events(runtime, ws)
-    created = [e for e in events if e.actor_type == "operator"]
-    assert [e.payload["name"] for e in created] == ["New one", "Another"] and created[0].actor_id == "m1"
-    with runtime.db.transaction() as s:  # idempotent: no new tags, no new events
-        service.resolve_tag_names(s, ws.id, ["new one"], "conversation", create_missing=True, actor=actor)
-    assert len(_tag_events(runtime, ws)) == len(events)
-
-
-# -- priorities and statuses -----------------------------------------------------------------------------
-
-def test_valid_priority(runtime, make_workspace):
-    ws = make_workspace()
-    with runtime.db.reading() as s:
-        assert service.valid_priority(s, ws.id, "medium") == "medium"
-        assert service.valid_priority(s, ws.id, " URGENT ") == "urgent"
-        assert service.valid_priority(s, ws.id, None) == "medium"
-        assert service.default_priority(s, ws.id) == "medium"
-        for bad in ("critical", "", 3):
-            with pytest.raises(ProblemError) as exc:
-                service.valid_priority(s, ws.id, bad)
-            assert exc.value.status == 422 and exc.value.errors[0]["field"] == "priority"
-        with pytest.raises(ProblemError) as exc:
-            service.valid_priority(s, ws.id, "critical", field="initialPriority")
-        assert exc.value.errors[0]["field"] == "initialPriority"
-        assert "low, medium, high, urgent" in exc.value.errors[0]["message"]
-    with runtime.db.transaction() as s:
-        service.do_create_priority(s, ws.id, PriorityCreate(label="Critical", is_default=True), SYSTEM)
-    with runtime.db.reading() as s:
-        assert service.valid_priority(s, ws.id, "critical") == "Critical"
-        assert service.valid_priority(s, ws.id, None) == "Critical"
-        assert service.default_priority(s, ws.id) == "Critical"
-
-
-def test_status_helpers(runtime, make_workspace):
-    ws = make_workspace()
-    with runtime.db.reading() as s:
-        assert service.default_status(s, ws.id).label == "Open"
-        assert service.default_status(s, ws.id, "solved").label == "Resolved"
-        assert service.resolve_status(s, ws.id, "waiting", "customer").label == "Waiting on customer"
-        assert service.resolve_status(s, ws.id, "waiting", "team").label == "Waiting on team"
-        assert service.resolve_status(s, ws.id, "waiting", None).label == "Waiting on customer"
-        assert service.resolve_status(s, ws.id, "open").label == "Open"
-        with pytest.raises(ProblemError) as exc:
-            service.resolve_status(s, ws.id, "closed")
-        assert exc.value.errors[0]["field"] == "status"
-    with runtime.db.transaction() as s:
-        service.do_create_status(s, ws.id, StatusCreate(label="On hold", lifecycle="waiting", is_default=True), SYSTEM)
-    with runtime.db.reading() as s:
-        assert service.default_status(s, ws.id, "waiting").label == "On hold"
-        assert service.resolve_status(s, ws.id, "waiting", None).label == "On hold"
-        assert service.resolve_status(s, ws.id, "waiting", "customer").label == "Waiting on customer"
-
-
-# -- races -----------------------------------------------------------------------------------------------
-
-def _in_threads(n: int, fn) -> list:
-    import threading
-
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def work(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = fn(i)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            results[i] = exc
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
-
-
-def test_concurrent_tag_creation_from_conversations_makes_one_tag(runtime, make_workspace):
-    ws = make_workspace()
-
-    def resolve(i: int) -> str:
-        with runtime.db.transaction() as s:
-            return str(service.resolve_tag_names(s, ws.id, ["Shared", f"own-{i}"], "conversation",
-                                                 create_missing=True, actor=SYSTEM)[0].id)
-
-    results = _in_threads(6, resolve)
-    assert all(isinstance(r, str) for r in results), results
-    assert len(set(results)) == 1
-    with runtime.db.reading() as s:
-        names = list(s.scalars(select(Tag.name).where(Tag.workspace_id == ws.id)))
-    assert sorted(names) == sorted(["Shared"] + [f"own-{i}" for i in range(6)])
-    assert len(_tag_events(runtime, ws)) == 7
-
-
-def test_concurrent_api_style_tag_creation_conflicts_cleanly(runtime, make_workspace):
-    ws = make_workspace()
-
-    def create(i: int) -> str:
-        with runtime.db.transaction() as s:
-            return str(service.do_create_tag(s, ws.id, TagCreate(name="dup" if i % 2 else "DUP"), SYSTEM).id)
-
-    results = _in_threads(6, create)
-    ok = [r for r in results if isinstance(r, str)]
-    errors = [r for r in results if not isinstance(r, str)]
-    assert len(ok) == 1 and len(errors) == 5
-    assert all(isinstance(e, ProblemError) and e.status == 409 and e.extra["existingId"] == ok[0] for e in errors)
-
-
-def test_unique_guard_turns_a_missed_precheck_into_409(runtime, make_workspace, monkeypatch):
-    """If the pre-check misses a row (another transaction committed it meanwhile), the unique constraint
-    answers inside a savepoint: a 409, and the rest of the transaction stays usable."""
-    ws = make_workspace()
-    with runtime.db.transaction() as s:
-        existing = service.do_create_tag(s, ws.id, TagCreate(name="Late"), SYSTEM)
-    real = service._tag_by_name
-    calls = {"n": 0}
-
-    def blind_once(session, workspace_id, name):
-        calls["n"] += 1
-        return None if calls["n"] == 1 else real(session, workspace_id, name)
-
-    monkeypatch.setattr(service, "_tag_by_name", blind_once)
-    with runtime.db.transaction() as s:
-        with pytest.raises(ProblemError) as exc:
-            service.do_create_tag(s, ws.id, TagCreate(name="late"), SYSTEM)
-        assert exc.value.status == 409 and exc.value.extra["existingId"] == str(existing.id)
-        service.do_create_tag(s, ws.id, TagCreate(name="after"), SYSTEM)  # the transaction goes on
-    calls["n"] = 0
-    with runtime.db.transaction() as s:
-        tags = service.resolve_tag_names(s, ws.id, ["LATE"], "issue", create_missing=True, actor=SYSTEM)
-        assert [t.id for t in tags] == [existing.id]
-    with runtime.db.reading() as s:
-        assert sorted(s.scalars(select(Tag.name).where(Tag.workspace_id == ws.id))) == ["Late", "after"]
-
-
-def test_concurrent_first_writes_to_priorities_and_statuses(runtime, make_workspace):
-    from woes.datasettings.models import Priority, Status
-
-    ws = make_workspace()
-
-    def write(i: int) -> str:
-        with runtime.db.transaction() as s:
-            if i % 2:
-                return str(service.do_create_priority(s, ws.id, PriorityCreate(label=f"p{i}", is_default=True), SYSTEM).id)
-            return str(service.do_create_status(s, ws.id, StatusCreate(label=f"s{i}", lifecycle="open",
-                                                                         is_default=True), SYSTEM).id)
-
-    results = _in_threads(8, write)
-    assert all(isinstance(r, str) for r in results), results
-    with runtime.db.reading() as s:
-        prios = list(s.scalars(select(Priority).where(Priority.workspace_id == ws.id).order_by(Priority.position)))
-        statuses = list(s.scalars(select(Status).where(Status.workspace_id == ws.id).order_by(Status.position)))
-    assert len(prios) == 4 + 4 and [p.position for p in prios] == list(range(8))
-    assert sum(p.is_default for p in prios) == 1
-    assert len(statuses) == 4 + 4 and [st.position for st in statuses] == list(range(8))
-    assert sum(st.is_default for st in statuses if st.lifecycle == "open") == 1

@@ -1,0 +1,1 @@
+"""Tags (SPEC §4): labels for conversations and issues; renames and deletions reach the records that carry them."""
