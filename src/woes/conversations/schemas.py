@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from woes.core.schemas import ApiInput, ApiOutput, Timestamp
 from woes.customers.schemas import ExternalId, Text, normalize_email
+from woes.tags.schemas import check_tag_names
 
 Channel = Literal["api", "live-chat", "email", "discord"]
 Status = Literal["open", "waiting", "solved"]
@@ -45,19 +46,6 @@ class InitialMessage(ApiInput):
     attachment_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10)
 
 
-def _check_tags(v: list[str] | None) -> list[str] | None:
-    if v is None:
-        return v
-    out = []
-    for t in v:
-        t = t.strip()
-        if not t or len(t) > 64:
-            raise ValueError("Each tag is 1-64 characters.")
-        if t.lower() not in {x.lower() for x in out}:
-            out.append(t)
-    return out
-
-
 class ConversationCreate(ApiInput):
     customer: CustomerRef
     subject: str = Field(min_length=1, max_length=300)
@@ -70,7 +58,7 @@ class ConversationCreate(ApiInput):
     assignee: AssigneeIn | None = None
     agent_id: uuid.UUID | None = None
 
-    _tags = field_validator("tags")(classmethod(lambda cls, v: _check_tags(v)))
+    _tags = field_validator("tags")(classmethod(lambda cls, v: check_tag_names(v)))
 
 
 class ConversationPatch(ApiInput):
@@ -83,7 +71,7 @@ class ConversationPatch(ApiInput):
     assignee: AssigneeIn | None = None
     snoozed_until: datetime | None = None
 
-    _tags = field_validator("tags")(classmethod(lambda cls, v: _check_tags(v)))
+    _tags = field_validator("tags")(classmethod(lambda cls, v: check_tag_names(v)))
 
     @field_validator("snoozed_until")
     @classmethod

@@ -23,7 +23,7 @@ from woes.conversations.schemas import (
     MessageCreate,
     MessageOut,
 )
-from woes.core.errors import ProblemError, conflict, not_found, validation_error
+from woes.core.errors import conflict, not_found, validation_error
 from woes.core.redaction import contains_secret, redact
 from woes.core.scoping import get_in_workspace
 from woes.customers.models import Customer
@@ -34,10 +34,9 @@ from woes.events.service import Actor, record_event
 from woes.jobs import enqueue
 from woes.members.models import Member
 from woes.notes.models import Note
-from woes.priorities.service import valid_priority
+from woes.priorities.service import priority_or_default
 from woes.tags.service import resolve_tag_names
 from woes.teams.models import Team
-from woes.workspaces.models import Workspace
 
 UNSNOOZE_JOB = "conversations.unsnooze"
 PREVIEW_LEN = 140
@@ -177,17 +176,6 @@ def _check_assignee(session: Session, workspace_id: uuid.UUID, assignee: Assigne
         raise validation_error(f"{field}.id", f"No {assignee.type} with this id in the workspace.")
 
 
-def _valid_priority(session: Session, workspace_id: uuid.UUID, label: str | None) -> str:
-    """A configured priority label; none given → the workspace's default priority (or the configured default)."""
-    if label is None:
-        ws = session.get(Workspace, workspace_id)
-        try:
-            return valid_priority(session, workspace_id, ws.default_priority if ws else None)
-        except ProblemError:
-            return valid_priority(session, workspace_id, None)
-    return valid_priority(session, workspace_id, label)
-
-
 def _custom_fields(session: Session, conv: Conversation, values: dict[str, Any], source: str) -> None:
     merged, sources = validate_custom_field_values(
         session, conv.workspace_id, "conversation", values, existing=conv.custom_fields or {}, source=source,
@@ -236,7 +224,7 @@ def do_create_conversation(session: Session, workspace_id: uuid.UUID, body: Conv
     now = utcnow()
     conv = Conversation(
         workspace_id=workspace_id, customer_id=customer.id, channel=body.channel, status="open",
-        priority=_valid_priority(session, workspace_id, body.priority), subject=body.subject,
+        priority=priority_or_default(session, workspace_id, body.priority), subject=body.subject,
         identity_source="api", external_id=body.external_id, agent_id=body.agent_id,
         handling="agent" if body.agent_id else "none",
         assignee_type=body.assignee.type if body.assignee else None,
@@ -272,7 +260,7 @@ def do_update_conversation(session: Session, workspace_id: uuid.UUID, conversati
         if status_changed:
             changed.append("status")
     if "priority" in fields and patch.priority != conv.priority:
-        conv.priority = _valid_priority(session, workspace_id, patch.priority)
+        conv.priority = priority_or_default(session, workspace_id, patch.priority)
         changed.append("priority")
     if "subject" in fields and patch.subject != conv.subject:
         conv.subject = patch.subject

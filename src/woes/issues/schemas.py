@@ -5,8 +5,8 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, Field, field_validator
 
-from woes.conversations.schemas import _check_tags
 from woes.core.schemas import ApiInput
+from woes.tags.schemas import check_tag_names
 
 IssueStatus = Literal["open", "in_progress", "resolved", "closed"]
 
@@ -30,7 +30,7 @@ class IssueCreate(ApiInput):
     conversation_ids: list[uuid.UUID] = Field(default_factory=list, max_length=100)
     external_links: list[ExternalLinkIn] = Field(default_factory=list, max_length=20)
 
-    _tags = field_validator("tags")(classmethod(lambda cls, v: _check_tags(v)))
+    _tags = field_validator("tags")(classmethod(lambda cls, v: check_tag_names(v)))
 
 
 class IssuePatch(ApiInput):
@@ -43,7 +43,7 @@ class IssuePatch(ApiInput):
     tags: list[str] | None = Field(None, max_length=50)
     custom_fields: dict[str, Any] | None = None
 
-    _tags = field_validator("tags")(classmethod(lambda cls, v: _check_tags(v)))
+    _tags = field_validator("tags")(classmethod(lambda cls, v: check_tag_names(v)))
 
 
 class LinkIn(ApiInput):

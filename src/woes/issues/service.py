@@ -23,6 +23,7 @@ from woes.issues.models import Issue, IssueConversation, IssueExternalLink
 from woes.issues.schemas import ExternalLinkIn, IssueCreate, IssuePatch
 from woes.notes import service as notes
 from woes.notes.models import Note
+from woes.priorities.service import priority_or_default
 from woes.tags.service import resolve_tag_names
 from woes.workspaces.models import Workspace
 
@@ -106,7 +107,7 @@ def _next_number(session: Session, workspace_id: uuid.UUID) -> int:
 def do_create_issue(session: Session, workspace_id: uuid.UUID, body: IssueCreate, p: Principal,
                     *, copy_notes_from: uuid.UUID | None = None) -> Issue:
     _check_refs(session, workspace_id, body.customer_id, body.account_id)
-    priority = conversations._valid_priority(session, workspace_id, body.priority)
+    priority = priority_or_default(session, workspace_id, body.priority)
     now = utcnow()
     for attempt in range(5):  # two creators can pick the same number on PostgreSQL: retry on the unique key
         issue = Issue(workspace_id=workspace_id, number=_next_number(session, workspace_id), title=body.title,
@@ -156,7 +157,7 @@ def do_update_issue(session: Session, workspace_id: uuid.UUID, issue_id: uuid.UU
             setattr(issue, name, getattr(patch, name))
             changed.append(name)
     if "priority" in fields and patch.priority != issue.priority:
-        issue.priority = conversations._valid_priority(session, workspace_id, patch.priority)
+        issue.priority = priority_or_default(session, workspace_id, patch.priority)
         changed.append("priority")
     if "tags" in fields:
         tags = _tags(session, workspace_id, patch.tags or [], p.actor)

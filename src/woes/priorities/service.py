@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from woes.core.crud import OrderedRecords, patch_changes
-from woes.core.errors import conflict, validation_error
+from woes.core.errors import ProblemError, conflict, validation_error
 from woes.core.text import fold_name
 from woes.events.service import Actor, record_event
 from woes.priorities.models import Priority
@@ -65,6 +65,17 @@ def default_priority(session: Session, workspace_id: uuid.UUID) -> str:
     """The label of the workspace's default priority (e.g. 'medium')."""
     rows = list_priorities(session, workspace_id)
     return next((p.label for p in rows if p.is_default), rows[0].label)
+
+
+def priority_or_default(session: Session, workspace_id: uuid.UUID, label: str | None) -> str:
+    """A configured priority label; none given → the workspace's default priority (or the configured default)."""
+    if label is None:
+        ws = session.get(Workspace, workspace_id)
+        try:
+            return valid_priority(session, workspace_id, ws.default_priority if ws else None)
+        except ProblemError:
+            return valid_priority(session, workspace_id, None)
+    return valid_priority(session, workspace_id, label)
 
 
 def valid_priority(session: Session, workspace_id: uuid.UUID, label: str | None, *, field: str = "priority") -> str:

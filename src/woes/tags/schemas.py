@@ -48,3 +48,17 @@ class TagPatch(ApiInput):
 
     _name = field_validator("name")(classmethod(lambda cls, v: no_control(v)))
     _color = field_validator("color")(classmethod(lambda cls, v: _lower(v)))
+
+
+def check_tag_names(v: list[str] | None) -> list[str] | None:
+    """Tag names as a record carries them (conversations, issues): trimmed, 1-64 characters, no case-insensitive repeats."""
+    if v is None:
+        return v
+    out = []
+    for t in v:
+        t = t.strip()
+        if not t or len(t) > 64:
+            raise ValueError("Each tag is 1-64 characters.")
+        if t.lower() not in {x.lower() for x in out}:
+            out.append(t)
+    return out
