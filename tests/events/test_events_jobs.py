@@ -18,7 +18,7 @@ from woes.events.models import DomainEvent
 from woes.events.service import SYSTEM, record_event
 from woes.jobs.queue import make_queue
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_rolled_back_event_is_never_published(runtime, ws):

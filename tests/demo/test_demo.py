@@ -23,7 +23,7 @@ from woes.demo.service import AGENT_NAME, WORKSPACE_NAME, sample_spec, setup_dem
 from woes.sources.models import Source
 from woes.workspaces.models import Workspace
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 
