@@ -39,6 +39,7 @@ from woes.importers.base import (
     Response,
     SourceFile,
 )
+from woes.importers.html import strip_tags
 
 __all__ = ["MarkdownImporter", "clean_markdown", "markdown_title", "split_table_row"]
 
@@ -175,7 +176,7 @@ def _plain(text: str) -> str:
     text = _clean_inline(text)
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
     text = text.replace("`", "")
-    text = re.sub(r"<br\s*/?>", " ", text, flags=re.I)
+    text = strip_tags(text, replacement=" ", elements=("br",))
     return re.sub(r"\s+", " ", text).strip()
 
 

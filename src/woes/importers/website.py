@@ -11,6 +11,7 @@ and then either
 from __future__ import annotations
 
 import posixpath
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from woes.importers.base import (
@@ -21,10 +22,37 @@ from woes.importers.base import (
     ImportResult,
     SourceFile,
 )
+from woes.importers.html import extract_html, looks_like_html
 from woes.importers.markdown import clean_markdown, markdown_title
-from woes.sources.crawl import CrawlResult, extract_html, looks_like_html
 
 __all__ = ["WebsiteImporter", "crawl_files", "skipped_to_issues"]
+
+
+# The crawl result (woes.sources.crawl.crawl makes it; the importer reads it).
+
+@dataclass
+class Page:
+    url: str
+    title: str
+    markdown: str
+    depth: int
+    content_type: str = "text/html"
+    data: bytes = field(default=b"", repr=False)  # the fetched bytes (for hashing / storing as a SourceFile)
+
+
+@dataclass
+class Skipped:
+    url: str
+    reason: str
+
+
+@dataclass
+class CrawlResult:
+    pages: list[Page] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    skipped_not_listed: int = 0  # skipped URLs beyond MAX_SKIPPED (counted, not listed)
+    bytes_fetched: int = 0
+    elapsed_ms: int = 0
 
 HTML_EXTENSIONS = (".html", ".htm", ".xhtml")
 MARKDOWN_EXTENSIONS = (".md", ".markdown", ".mdx")

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from woes.importers.html import strip_tags
+
 TARGET_WORDS = 160  # ~210 WordPiece tokens: inside MiniLM's 256-token window
 HARD_MAX_WORDS = 400  # a single code block longer than this is split
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
@@ -28,13 +30,12 @@ EMBED_MAX_WORDS = 100  # ~130 WordPiece tokens: the title, the description's sta
 EMBED_MAX_TOKENS = 128
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\((?:[^()\s]|\([^()\s]*\))+\)")
 _BARE_URL = re.compile(r"<?https?://[^\s<>)\]]+>?")
-_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 
 
 def embedding_text(text: str) -> str:
     """What the embedding model reads of a chunk: link targets, bare URLs and HTML tags cost window tokens
     (a GitHub description spends half of MiniLM's 256 on documentation links) and carry no meaning."""
-    text = _TAG.sub(" ", text)
+    text = strip_tags(text, replacement=" ")
     text = _MD_LINK.sub(lambda m: m.group(1), text)
     text = _BARE_URL.sub("", text)
     text = re.sub(r"[ \t]+", " ", text).strip()

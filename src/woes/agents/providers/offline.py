@@ -23,16 +23,15 @@ from woes.agents.matching import (
 )
 from woes.agents.providers.base import Composition, CompositionRequest, EvidenceItem
 from woes.importers.evidence import example_request
+from woes.importers.html import HTML_ELEMENTS, strip_tags
 
 # Real HTML tags only: `<your secret key>` in a description is a placeholder, not markup.
-_HTML_TAG = re.compile(r"</?(?:p|br|code|pre|a|b|i|em|strong|ul|ol|li|table|thead|tbody|tr|td|th|span|div|h[1-6]|"
-                       r"blockquote|sup|sub|details|summary|img|hr|dl|dt|dd)(?:\s[^<>]*)?/?>", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\[])")
 MAX_FIELDS = 8
 
 
 def _plain(text: str | None) -> str:
-    text = _HTML_TAG.sub("", text or "")
+    text = strip_tags(text or "", elements=HTML_ELEMENTS)
     text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)  # Markdown links → their text
     return " ".join(text.split())
 
