@@ -36,7 +36,7 @@ from woes.events.service import SYSTEM
 from woes.migrate import upgrade
 from woes.runtime import Runtime
 from woes.scans.pipeline import run_scan
-from woes.search.retrieval import search, warm
+from woes.search import search, warm
 from woes.sources.models import Chunk, Document, Endpoint, Source
 from woes.sources.service import do_create_source
 from woes.workspaces.models import Workspace

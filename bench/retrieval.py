@@ -22,7 +22,7 @@ from woes.events.service import SYSTEM
 from woes.migrate import upgrade
 from woes.runtime import Runtime
 from woes.scans.pipeline import run_scan
-from woes.search.retrieval import results_view, search, warm
+from woes.search import results_view, search, warm
 from woes.sources.service import do_create_source
 from woes.workspaces.service import do_create_workspace
 

@@ -17,9 +17,8 @@ from woes.events.service import SYSTEM
 from woes.migrate import upgrade
 from woes.runtime import Runtime
 from woes.scans.pipeline import run_scan
-from woes.search import vectors
+from woes.search import dense, search, vectors
 from woes.search.embedder import get_embedder
-from woes.search.retrieval import _dense, search
 from woes.sources.models import Chunk
 from woes.sources.service import do_create_source
 from woes.workspaces.service import do_create_workspace
@@ -77,7 +76,7 @@ def test_sql_dense_ranking_equals_the_numpy_ranking(rt):
         from woes.sources.models import Source
 
         source = s.get(Source, src)
-        in_sql = _dense(s, [source], question, 5)
+        in_sql = dense.rank_chunks(s, [source], question, 5)
         rows = s.execute(select(Chunk.id, Chunk.embedding).where(Chunk.source_id == src, Chunk.embedding.is_not(None))).all()
     matrix = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
     sims = matrix @ get_embedder().embed_one(question)

@@ -9,16 +9,10 @@ import yaml
 
 from woes.events.service import SYSTEM
 from woes.scans.pipeline import run_scan
-from woes.search.retrieval import (
-    _concrete_path_matches,
-    _stem_match,
-    analyse,
-    focus_sentences,
-    resource_words,
-    results_view,
-    search,
-    verb_objects,
-)
+from woes.search import analyse, results_view, search
+from woes.search.analysis import focus_sentences, stem_match, verb_objects
+from woes.search.names import resource_words
+from woes.search.paths import concrete_path_matches
 from woes.sources.service import do_create_source
 
 
@@ -109,14 +103,14 @@ def test_a_concrete_url_matches_its_path_template(runtime, ws, source):
     ("/v1/customers/:customer", "/v1/customers/cus_123", True),
 ])
 def test_concrete_path_matching(template, concrete, ok):
-    assert _concrete_path_matches(template, concrete) is ok
+    assert concrete_path_matches(template, concrete) is ok
 
 
 @pytest.mark.parametrize("a, b, ok", [("org", "organization", True), ("review", "reviewer", True), ("cancel", "canceled", True),
                                       ("pet", "pets", True),
                                       ("ab", "abc", False), ("card", "charge", False)])
 def test_stem_match(a, b, ok):
-    assert _stem_match(a, b) is ok
+    assert stem_match(a, b) is ok
 
 
 def test_bounded_caches_forget_the_oldest():

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from woes.search.retrieval import _split_ident, _stem
+from woes.search import split_identifier, stem
 
 
 @lru_cache(maxsize=200_000)
 def _mstem(word: str) -> str:
     """A little more than retrieval's plural folding: returned/returns/return, created/create/creating."""
-    w = _stem(word)
+    w = stem(word)
     if len(w) > 5 and w.endswith("ing"):
         w = w[:-3]
         if len(w) > 3 and w[-1] == w[-2]:
@@ -40,7 +40,7 @@ post put patch delete api call endpoint see also can use used using way example 
 
 @lru_cache(maxsize=200_000)
 def _token_stems(tok: str) -> tuple[str, ...]:
-    parts = _split_ident(tok) if re.search(r"[a-z][A-Z]|_", tok) else [tok.lower()]
+    parts = split_identifier(tok) if re.search(r"[a-z][A-Z]|_", tok) else [tok.lower()]
     return tuple(_mstem(p) for p in parts if p)
 
 
@@ -61,7 +61,7 @@ def word_set(text: str) -> frozenset[str]:
 
 @lru_cache(maxsize=100_000)
 def _name_words(name: str) -> tuple[str, ...]:
-    return tuple(_mstem(w) for w in _split_ident(re.sub(r"[\[\]]", ".", name)) if w)
+    return tuple(_mstem(w) for w in split_identifier(re.sub(r"[\[\]]", ".", name)) if w)
 
 
 def name_words(name: str) -> list[str]:

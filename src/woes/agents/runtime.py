@@ -28,7 +28,7 @@ from woes.core.redaction import redact
 from woes.core.scoping import get_in_workspace
 from woes.events.service import Actor, record_event
 from woes.importers.evidence import search_text
-from woes.search.retrieval import ENDPOINT_BM25, analyse, results_view, search
+from woes.search import ENDPOINT_BM25, analyse, results_view, search
 from woes.sources.models import Chunk, Endpoint, Source
 
 log = logging.getLogger("woes.agents")

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from woes.access.deps import ReadDB, require
 from woes.access.principal import Principal
 from woes.core.errors import ProblemError
-from woes.search.retrieval import results_view
-from woes.search.retrieval import search as run_search
+from woes.search.engine import search as run_search
+from woes.search.views import results_view
 from woes.sources.models import Source
 
 router = APIRouter(prefix="/api/v1", tags=["knowledge"])
