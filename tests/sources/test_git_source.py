@@ -9,7 +9,7 @@ import pytest
 from dulwich.repo import Repo
 from dulwich.server import DictBackend
 from dulwich.web import make_wsgi_chain
-from knowledge.test_sources_api import SPEC_V1, run_pending_scans, scan_of
+from test_sources_api import SPEC_V1, run_pending_scans, scan_of
 
 from woes.config import reset_settings_cache
 

@@ -80,7 +80,7 @@ paths:
 
 
 def _setup(client, ws, host: str) -> tuple[str, dict[str, str]]:
-    from knowledge.test_sources_api import run_pending_scans  # noqa: F401  (same helper)
+    from test_sources_api import run_pending_scans  # noqa: F401  (same helper)
 
     src = client.post("/api/v1/sources", json={"name": "W", "type": "openapi", "content": _spec(host)}, headers=ws.headers).json()
     run_pending_scans(client.app.state.runtime)
