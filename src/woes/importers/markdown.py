@@ -40,6 +40,7 @@ from woes.importers.base import (
     SourceFile,
 )
 from woes.importers.html import strip_tags
+from woes.importers.markdown_blocks import structure
 
 __all__ = ["MarkdownImporter", "clean_markdown", "markdown_title", "split_table_row"]
 
@@ -47,8 +48,6 @@ MARKDOWN_EXTENSIONS = (".md", ".markdown", ".mdx", ".mdown", ".mkd", ".mkdn")
 TEXT_EXTENSIONS = (".txt", ".text", ".rst")
 METHODS = "GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|TRACE"
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
-_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _DISCORD_ENDPOINT = re.compile(rf"^(?P<name>.+?)\s+%\s+(?P<method>{METHODS})\s+(?P<path>\S+)")
 _PLAIN_ENDPOINT = re.compile(
     rf"^(?:(?P<name>.*?[^\s\-–—:|(])\s*(?:[-–—:|]\s*|\(\s*))?`?(?P<method>{METHODS})\s+(?P<path>/[^\s`)]*)`?\)?\s*$"
@@ -95,23 +94,18 @@ def clean_markdown(text: str) -> str:
     """Drop front matter and Discord's doc-site markup (callout markers, #DOCS_ links and anchors)."""
     _, text = _front_matter(text.replace("\r\n", "\n").replace("\r", "\n"))
     out: list[str] = []
-    fence: str | None = None
     lines = text.split("\n")
-    for i, line in enumerate(lines):
-        m = _FENCE.match(line)
-        if fence is not None:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not m.group(2).strip():
-                fence = None
-            out.append(line)
+    fences = structure(lines).fences
+    i = 0
+    while i < len(lines):
+        if i in fences:  # code is kept as written
+            out.extend(lines[i:fences[i].end])
+            i = fences[i].end
             continue
-        if m:
-            fence = m.group(1)
-            out.append(line)
-            continue
-        cm = _CALLOUT.match(line)
-        if cm and i + 1 < len(lines) and lines[i + 1].lstrip().startswith(">"):
-            continue  # "> warn" marker line: the quote itself stays
-        out.append(_clean_inline(line))
+        cm = _CALLOUT.match(lines[i])
+        if not (cm and i + 1 < len(lines) and lines[i + 1].lstrip().startswith(">")):  # "> warn" marker line goes
+            out.append(_clean_inline(lines[i]))
+        i += 1
     return "\n".join(out).strip() + "\n"
 
 
@@ -124,22 +118,8 @@ def markdown_title(text: str) -> str | None:
 
 
 def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
-    """(line index, level, text) of every ATX heading outside fenced code."""
-    found: list[tuple[int, int, str]] = []
-    fence: str | None = None
-    for i, line in enumerate(lines):
-        m = _FENCE.match(line)
-        if fence is not None:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not m.group(2).strip():
-                fence = None
-            continue
-        if m:
-            fence = m.group(1)
-            continue
-        h = _HEADING.match(line)
-        if h:
-            found.append((i, len(h.group(1)), (h.group(2) or "").strip()))
-    return found
+    """(line index, level, text) of every top-level ATX heading outside fenced code."""
+    return [(h.line, h.level, h.text) for h in structure(lines).headings]
 
 
 def split_table_row(line: str) -> list[str]:
@@ -221,28 +201,19 @@ def _key_path(path: str) -> str:
 def _scan_section(sec: _Section) -> None:
     sub: str | None = None
     lines = sec.body
+    parsed = structure(lines)
+    headings = parsed.heading_at()
     i = 0
-    fence: str | None = None
-    code_lang = ""
-    code: list[str] = []
     while i < len(lines):
         line = lines[i]
-        m = _FENCE.match(line)
-        if fence is not None:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not m.group(2).strip():
-                sec.code_blocks.append((sub, code_lang, "\n".join(code)))
-                fence = None
-            else:
-                code.append(line)
-            i += 1
+        if i in parsed.fences:
+            fence = parsed.fences[i]
+            if fence.closed:  # an unclosed block at the end of a section is not an example
+                sec.code_blocks.append((sub, fence.info.split(" ")[0].lower(), "\n".join(lines[j] for j in fence.body)))
+            i = fence.end
             continue
-        if m:
-            fence, code_lang, code = m.group(1), m.group(2).strip().split(" ")[0].lower(), []
-            i += 1
-            continue
-        h = _HEADING.match(line)
-        if h:
-            sub = _plain(h.group(2) or "")
+        if i in headings:
+            sub = _plain(headings[i].text)
             i += 1
             continue
         if "|" in line and i + 1 < len(lines) and _DELIMITER_ROW.match(lines[i + 1]) and "-" in lines[i + 1]:

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from woes.importers.html import strip_tags
+from woes.importers.markdown_blocks import structure
 
 TARGET_WORDS = 160  # ~210 WordPiece tokens: inside MiniLM's 256-token window
 HARD_MAX_WORDS = 400  # a single code block longer than this is split
-_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
 
 
 @dataclass
@@ -49,35 +48,31 @@ def _blocks(markdown: str) -> list[tuple[str, str | None, int]]:
     blocks: list[tuple[str, str | None, int]] = []
     path: list[str] = []
     buf: list[str] = []
-    in_fence = False
+    lines = markdown.splitlines()
+    parsed = structure(lines)
+    headings = parsed.heading_at()
 
     def flush() -> None:
         if buf and "".join(buf).strip():
             blocks.append(("\n".join(buf).strip("\n"), " > ".join(path) or None, len(path)))
         buf.clear()
 
-    for line in markdown.splitlines():
-        if _FENCE.match(line):
-            if not in_fence:
-                flush()
-            buf.append(line)
-            in_fence = not in_fence
-            if not in_fence:
-                flush()
-            continue
-        if in_fence:
-            buf.append(line)
-            continue
-        m = _HEADING.match(line)
-        if m:
+    i = 0
+    while i < len(lines):
+        if i in parsed.fences:  # a fenced block is one block, whatever it holds
             flush()
-            level = len(m.group(1))
-            path[:] = path[: level - 1] + [m.group(2).strip()]
-            continue
-        if not line.strip():
+            buf.extend(lines[i:parsed.fences[i].end])
             flush()
+            i = parsed.fences[i].end
             continue
-        buf.append(line)
+        if i in headings:
+            flush()
+            path[:] = path[: headings[i].level - 1] + [headings[i].text]
+        elif not lines[i].strip():
+            flush()
+        else:
+            buf.append(lines[i])
+        i += 1
     flush()
     return blocks
 

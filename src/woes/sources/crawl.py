@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from woes.core.safefetch import FetchFailed, FetchRefused, FetchResult, SafeFetcher
 from woes.importers.html import HtmlPage, extract_html, html_to_markdown, looks_like_html
+from woes.importers.markdown_blocks import structure
 from woes.importers.website import CrawlResult, Page, Skipped
 
 __all__ = [
@@ -129,15 +130,8 @@ def _origin_url(url: str) -> str:
 # -------------------------------------------------------------------------------- HTML → Markdown
 
 def _markdown_title(text: str) -> str:
-    in_fence = False
-    for line in text.splitlines():
-        if line.lstrip().startswith(("```", "~~~")):
-            in_fence = not in_fence
-        elif not in_fence:
-            m = re.match(r"^ {0,3}#\s+(.+?)\s*#*\s*$", line)
-            if m:
-                return m.group(1).strip()
-    return ""
+    """The first level-1 heading of a Markdown page (outside code), else ""."""
+    return next((h.text for h in structure(text.splitlines()).headings if h.level == 1 and h.text), "")
 
 
 # -------------------------------------------------------------------------------------------- crawl
