@@ -24,6 +24,8 @@ from urllib.parse import urljoin
 from bs4 import BeautifulSoup, Comment, Tag
 from markdownify import MarkdownConverter
 
+from woes.importers.markdown_blocks import structure
+
 _CHROME_TAGS = ("nav", "aside", "script", "style", "noscript", "template", "svg", "canvas", "iframe", "form",
                 "button", "input", "select", "textarea", "dialog", "object", "embed", "link", "meta")  # fmt: skip
 _CHROME_ROLES = {"navigation", "banner", "contentinfo", "search", "complementary", "menu", "menubar", "dialog"}
@@ -221,26 +223,23 @@ def html_to_markdown(html: bytes | str, base_url: str | None = None) -> str:
 
 
 def _tidy(markdown: str) -> str:
+    """Trailing spaces off and runs of blank lines down to one, outside fenced code (kept as converted)."""
     out: list[str] = []
-    fence: str | None = None
+    lines = markdown.split("\n")
+    fences = structure(lines).fences
     blank = 0
-    for line in markdown.split("\n"):
-        stripped = line.strip()
-        if fence is None:
-            m = re.match(r"^\s*(`{3,}|~{3,})", line)
-            if m:
-                fence = m.group(1)
-            line = line.rstrip()
-            if not line:
-                blank += 1
-                if blank > 1:
-                    continue
-            else:
-                blank = 0
-        elif stripped.startswith(fence) and set(stripped) <= set(fence[0]):
-            fence = None
-            blank = 0
-        out.append(line)
+    i = 0
+    while i < len(lines):
+        if i in fences:
+            out.append(lines[i].rstrip())
+            out.extend(lines[i + 1:fences[i].end])
+            i, blank = fences[i].end, 0
+            continue
+        line = lines[i].rstrip()
+        blank = blank + 1 if not line else 0
+        if blank <= 1:
+            out.append(line)
+        i += 1
     return "\n".join(out).strip() + "\n"
 
 
