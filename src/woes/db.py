@@ -21,12 +21,12 @@ import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, TypeDecorator, Uuid, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column, sessionmaker
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -70,6 +70,48 @@ class UTCDateTime(TypeDecorator):
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+# -- the columns most tables share --------------------------------------------------------------------
+# Model mixins. Their `sort_order`s keep each table's columns in the order its migration created them: id (-3) and
+# workspace (-2) first, the model's own columns (0) in between, created (2) and updated (3) last.
+
+class RowId:
+    """`id`: a random UUID, the primary key (first column)."""
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id, sort_order=-3)
+
+
+class InWorkspace(RowId):
+    """`id` and `workspace_id`, the workspace the row belongs to (deleted with it). The workspace column has an
+    index of its own unless the model sets `workspace_index = False` (tables whose composite indexes lead with
+    workspace_id)."""
+
+    workspace_index: ClassVar[bool] = True
+
+    @declared_attr
+    def workspace_id(cls) -> Mapped[uuid.UUID]:
+        return mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=cls.workspace_index or None,
+                             sort_order=-2)
+
+
+class CreatedAt:
+    """`created_at` (last column), set on insert."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, sort_order=2)
+
+
+class Timestamps(CreatedAt):
+    """`created_at` and `updated_at` (last columns), both set on insert. `updated_at` is stamped again by every
+    UPDATE of the row, unless the model sets `updated_by_service = True`: then it changes only where the service
+    sets it."""
+
+    updated_by_service: ClassVar[bool] = False
+
+    @declared_attr
+    def updated_at(cls) -> Mapped[datetime]:
+        return mapped_column(UTCDateTime, default=utcnow, onupdate=None if cls.updated_by_service else utcnow,
+                             sort_order=3)
 
 
 class WritesOverloaded(Exception):

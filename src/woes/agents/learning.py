@@ -32,11 +32,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from woes.agents.models import Agent
-from woes.agents.service import agent_view
+from woes.agents.service import agent_event
 from woes.core.errors import not_found
 from woes.core.redaction import redact, redact_value
+from woes.core.views import iso
 from woes.db import Database, utcnow
-from woes.events.service import SYSTEM, Actor, record_event
+from woes.events.service import SYSTEM, Actor
 from woes.jobs import enqueue
 from woes.sources import service as sources
 
@@ -81,11 +82,6 @@ def _locked_agent(session: Session, workspace_id: uuid.UUID, agent_id: uuid.UUID
     return session.scalar(stmt)
 
 
-def _event(session: Session, agent: Agent, type_: str, actor: Actor, **extra: Any) -> None:
-    record_event(session, workspace_id=agent.workspace_id, type=type_, resource_type="agent", resource_id=agent.id,
-                 data={**agent_view(session, agent, show_instructions=False), **extra}, actor=actor)
-
-
 def do_request_learning(session: Session, workspace_id: uuid.UUID, agent_id: uuid.UUID, actor: Actor) -> Agent:
     """Queue a learning run: `pending`, `agent.learning_started` and one `agents.learn` job, in the caller's
     transaction. While a run is pending the agent is returned as it is (no second job, no event), unless it has
@@ -97,7 +93,7 @@ def do_request_learning(session: Session, workspace_id: uuid.UUID, agent_id: uui
         return agent
     agent.learning_status, agent.updated_at = "pending", utcnow()
     session.flush()
-    _event(session, agent, "agent.learning_started", actor)
+    agent_event(session, agent, "agent.learning_started", actor)
     enqueue(session, LEARN_JOB, {"workspaceId": str(workspace_id), "agentId": str(agent.id)}, workspace_id=workspace_id)
     return agent
 
@@ -105,7 +101,7 @@ def do_request_learning(session: Session, workspace_id: uuid.UUID, agent_id: uui
 def do_complete_learning(session: Session, agent: Agent, profile: dict[str, Any]) -> Agent:
     agent.learned_profile, agent.learning_status, agent.updated_at = profile, "ready", utcnow()
     session.flush()
-    _event(session, agent, "agent.learning_completed", SYSTEM)
+    agent_event(session, agent, "agent.learning_completed", SYSTEM)
     return agent
 
 
@@ -116,10 +112,10 @@ def do_fail_learning(session: Session, workspace_id: uuid.UUID, agent_id: uuid.U
         return None
     message = redact(error)[:MAX_ERROR]
     previous = {k: v for k, v in (agent.learned_profile or {}).items() if k != "error"}
-    agent.learned_profile = {**previous, "error": {"message": message, "failedAt": _iso(utcnow())}}
+    agent.learned_profile = {**previous, "error": {"message": message, "failedAt": iso(utcnow())}}
     agent.learning_status, agent.updated_at = "failed", utcnow()
     session.flush()
-    _event(session, agent, "agent.learning_failed", SYSTEM, error=message)
+    agent_event(session, agent, "agent.learning_failed", SYSTEM, error=message)
     return agent
 
 
@@ -150,10 +146,6 @@ def learn_agent(db: Database, workspace_id: uuid.UUID, agent_id: uuid.UUID, *, r
 
 
 # -- reading the sources -----------------------------------------------------------------------------
-
-def _iso(v: Any) -> str | None:
-    return v.isoformat().replace("+00:00", "Z") if v else None
-
 
 def _text(value: Any, limit: int = 300) -> str:
     """A source text made safe to store: redacted first (a cut secret might no longer be recognised),
@@ -512,7 +504,7 @@ def build_profile(session: Session, agent: Agent) -> dict[str, Any]:
         "coverage": coverage, "conventions": conventions, "cautions": cautions,
         "suggestedThreshold": threshold, "thresholdReasons": reasons,
         "suggestedGreeting": _greeting(agent, sources, resource_groups),
-        "learnedAt": _iso(utcnow()),
+        "learnedAt": iso(utcnow()),
         "sourceSnapshot": {s.id: s.last_scan_id for s in sources},
     }
     return redact_value(profile)  # every text was redacted on the way in; this pass is the safety net

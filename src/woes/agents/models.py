@@ -9,18 +9,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from woes.core.redacted import redact_on_write
 from woes.core.text import fold_name
-from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
+from woes.db import Base, CreatedAt, InWorkspace, JSONType, Timestamps, UTCDateTime
 
 
-class Agent(Base):
+class Agent(InWorkspace, Timestamps, Base):
     """An AI agent answering from the workspace's API context (SPEC §8)."""
 
     __tablename__ = "agents"
     __table_args__ = (Index("ix_agents_ws_created", "workspace_id", "created_at", "id"),
                       UniqueConstraint("workspace_id", "name_key"))
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_index = False
+    updated_by_service = True
+
     name: Mapped[str] = mapped_column(String(120))
     # woes.core.text.fold_name(name): unique regardless of case; on insert it follows `name` by itself.
     name_key: Mapped[str] = mapped_column(String(300), default=lambda ctx: fold_name(ctx.get_current_parameters()["name"]))
@@ -36,11 +37,9 @@ class Agent(Base):
     mode: Mapped[str] = mapped_column(String(12), default="draft")  # auto_reply | draft | off
     learned_profile: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     learning_status: Mapped[str] = mapped_column(String(8), default="idle")  # idle | pending | ready | failed
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class AgentRun(Base):
+class AgentRun(InWorkspace, CreatedAt, Base):
     """One decision of an agent on one question: the answer object of SPEC §8 plus its trace."""
 
     __tablename__ = "agent_runs"
@@ -50,8 +49,8 @@ class AgentRun(Base):
         Index("ix_agent_runs_agent", "agent_id", "created_at", "id"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_index = False
+
     agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
     conversation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     message_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the customer message answered
@@ -67,10 +66,9 @@ class AgentRun(Base):
     provider: Mapped[str] = mapped_column(String(32), default="offline")
     trace: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # redacted; see SPEC §8 Traces
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Draft(Base):
+class Draft(InWorkspace, CreatedAt, Base):
     """A suggested reply awaiting an operator (agent mode `draft`)."""
 
     __tablename__ = "drafts"
@@ -79,8 +77,8 @@ class Draft(Base):
         Index("ix_drafts_conversation", "conversation_id"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_index = False
+
     agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
     conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agent_runs.id", ondelete="CASCADE"))
@@ -93,7 +91,6 @@ class Draft(Base):
     decided_by: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # actor summary
     message_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # Written by people (agent settings, an operator's edited or rejected draft): stored redacted.

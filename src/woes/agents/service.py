@@ -20,8 +20,9 @@ from woes.core.errors import conflict, not_found, validation_error
 from woes.core.redaction import redact
 from woes.core.scoping import get_in_workspace
 from woes.core.text import fold_name
+from woes.core.views import iso
 from woes.db import utcnow
-from woes.events.service import Actor, record_event
+from woes.events.service import Actor, record_change, record_event
 from woes.keys.service import widget_public_keys
 from woes.sources.models import Source
 
@@ -34,10 +35,6 @@ EDITABLE = {
 NOT_NULL = ("name", "confidenceThreshold", "guardrails", "sourceIds", "channels", "mode")
 # Keys a trace must never carry to a client, whoever asks (the runtime should not store them either).
 CREDENTIAL_KEYS = ("apiKey", "api_key", "authorization", "Authorization", "headers")
-
-
-def _iso(v: Any) -> str | None:
-    return v.isoformat().replace("+00:00", "Z") if v else None
 
 
 def _str(v: Any) -> str | None:
@@ -55,7 +52,7 @@ def _agent_view(agent: Agent, public_key: str | None, show_instructions: bool) -
         "sourceIds": list(agent.source_ids or []), "channels": list(agent.channels or []),
         "widgetKey": _str(agent.widget_key_id) if public_key else None, "widgetPublicKey": public_key,
         "mode": agent.mode, "learnedProfile": agent.learned_profile, "learningStatus": agent.learning_status,
-        "createdAt": _iso(agent.created_at), "updatedAt": _iso(agent.updated_at),
+        "createdAt": iso(agent.created_at), "updatedAt": iso(agent.updated_at),
     }
 
 
@@ -79,7 +76,7 @@ def run_view(run: AgentRun) -> dict[str, Any]:
         "messageId": _str(run.message_id), "replyMessageId": _str(run.reply_message_id), "trigger": run.trigger,
         "outcome": run.outcome, "text": run.text, "citations": list(run.citations or []),
         "confidence": dict(run.confidence or {}), "handoff": handoff, "traceId": str(run.id),
-        "latencyMs": run.latency_ms, "provider": run.provider, "createdAt": _iso(run.created_at),
+        "latencyMs": run.latency_ms, "provider": run.provider, "createdAt": iso(run.created_at),
     }
 
 
@@ -101,8 +98,8 @@ def draft_view(draft: Draft) -> dict[str, Any]:
         "object": "draft", "id": str(draft.id), "agentId": str(draft.agent_id),
         "conversationId": str(draft.conversation_id), "runId": str(draft.run_id), "status": draft.status,
         "body": draft.body, "sentBody": draft.sent_body, "edited": draft.edited, "citations": list(draft.citations or []),
-        "rejectionReason": draft.rejection_reason, "decidedBy": draft.decided_by, "decidedAt": _iso(draft.decided_at),
-        "messageId": _str(draft.message_id), "createdAt": _iso(draft.created_at),
+        "rejectionReason": draft.rejection_reason, "decidedBy": draft.decided_by, "decidedAt": iso(draft.decided_at),
+        "messageId": _str(draft.message_id), "createdAt": iso(draft.created_at),
     }
 
 
@@ -173,10 +170,10 @@ def _check_name(session: Session, workspace_id: uuid.UUID, name: str, exclude: u
         raise conflict("An agent with this name exists (names are case-insensitive).", existingId=str(existing))
 
 
-def _event(session: Session, agent: Agent, type_: str, actor: Actor, **extra: Any) -> None:
-    # Events reach webhooks and streams of any scope: the system prompt stays out of them.
-    record_event(session, workspace_id=agent.workspace_id, type=type_, resource_type="agent", resource_id=agent.id,
-                 data={**agent_view(session, agent, show_instructions=False), **extra}, actor=actor)
+def agent_event(session: Session, agent: Agent, type_: str, actor: Actor, **extra: Any) -> None:
+    """Record `type_` for the agent with its view and `extra`. Events reach webhooks and streams of any scope:
+    the system prompt stays out of them."""
+    record_change(session, "agent", agent, type_, actor, agent_view(session, agent, show_instructions=False), **extra)
 
 
 # -- agents ------------------------------------------------------------------------------------------
@@ -193,7 +190,7 @@ def do_create_agent(session: Session, workspace_id: uuid.UUID, body: AgentCreate
     agent.name_key = fold_name(agent.name)  # of the stored (redacted) name
     session.add(agent)
     session.flush()
-    _event(session, agent, "agent.created", actor)
+    agent_event(session, agent, "agent.created", actor)
     return agent
 
 
@@ -223,7 +220,7 @@ def do_update_agent(session: Session, workspace_id: uuid.UUID, agent_id: uuid.UU
     if changed:
         agent.updated_at = utcnow()
         session.flush()
-        _event(session, agent, "agent.updated", actor, changedFields=changed)
+        agent_event(session, agent, "agent.updated", actor, changedFields=changed)
     return agent
 
 
@@ -253,8 +250,7 @@ def do_create_draft(session: Session, run: AgentRun, body: str, citations: list[
 
 
 def _draft_event(session: Session, draft: Draft, type_: str, actor: Actor, **extra: Any) -> None:
-    record_event(session, workspace_id=draft.workspace_id, type=type_, resource_type="draft", resource_id=draft.id,
-                 data={**draft_view(draft), **extra}, actor=actor, aggregate_id=draft.conversation_id)
+    record_change(session, "draft", draft, type_, actor, draft_view(draft), aggregate_id=draft.conversation_id, **extra)
 
 
 def _pending_draft(session: Session, workspace_id: uuid.UUID, draft_id: uuid.UUID) -> Draft:
@@ -308,5 +304,5 @@ def forget_deleted_source(session: Session, workspace_id: uuid.UUID, source: Sou
             agent.source_ids = [s for s in agent.source_ids if s != gone]
             agent.updated_at = utcnow()
             session.flush()
-            _event(session, agent, "agent.updated", actor, changedFields=["sourceIds"], removedSourceId=gone)
+            agent_event(session, agent, "agent.updated", actor, changedFields=["sourceIds"], removedSourceId=gone)
 

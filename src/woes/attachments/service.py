@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from woes.attachments.models import Attachment
 from woes.core.errors import ProblemError, validation_error
 from woes.core.scoping import get_in_workspace
+from woes.core.views import iso
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
 
@@ -63,7 +64,7 @@ def check_content(content_type: str, data: bytes) -> str:
 def attachment_view(a: Attachment) -> dict[str, Any]:
     return {"object": "attachment", "id": str(a.id), "filename": a.filename, "contentType": a.content_type,
             "size": a.size, "sha256": a.sha256, "messageId": str(a.message_id) if a.message_id else None,
-            "createdAt": a.created_at.isoformat().replace("+00:00", "Z")}
+            "createdAt": iso(a.created_at)}
 
 
 def do_store_attachment(session: Session, workspace_id: uuid.UUID, filename: str | None, content_type: str,

@@ -8,10 +8,10 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from woes.core.redacted import redact_on_write
-from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
+from woes.db import Base, CreatedAt, InWorkspace, JSONType, Timestamps, UTCDateTime
 
 
-class Conversation(Base):
+class Conversation(InWorkspace, Timestamps, Base):
     __tablename__ = "conversations"
     __table_args__ = (
         UniqueConstraint("workspace_id", "external_id"),
@@ -20,8 +20,9 @@ class Conversation(Base):
         Index("ix_conversations_ws_updated", "workspace_id", "updated_at"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_index = False
+    updated_by_service = True
+
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(16), default="api")
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | waiting | solved
@@ -43,27 +44,22 @@ class Conversation(Base):
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ConversationTag(Base):
+class ConversationTag(InWorkspace, CreatedAt, Base):
     __tablename__ = "conversation_tags"
     __table_args__ = (UniqueConstraint("conversation_id", "name"), Index("ix_conversation_tags_ws_name", "workspace_id", "name"))
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_index = False
+
     conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Message(Base):
+class Message(InWorkspace, CreatedAt, Base):
     __tablename__ = "messages"
     __table_args__ = (Index("ix_messages_conversation_created", "conversation_id", "created_at", "id"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(12))  # user | assistant
     author_type: Mapped[str] = mapped_column(String(12))  # customer | operator | agent
@@ -75,7 +71,6 @@ class Message(Base):
     delivery_error: Mapped[str | None] = mapped_column(String(500))
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     external_id: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # Stored redacted. Message bodies are not: they are kept as sent, flagged (contains_secrets) and shown masked.

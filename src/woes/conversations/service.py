@@ -30,7 +30,7 @@ from woes.customers.models import Customer
 from woes.customers.service import do_upsert_customer_by_reference
 from woes.customfields.service import validate_custom_field_values
 from woes.db import utcnow
-from woes.events.service import Actor, record_event
+from woes.events.service import Actor, record_change, record_event
 from woes.jobs import enqueue
 from woes.members.models import Member
 from woes.notes.models import Note
@@ -123,8 +123,7 @@ def message_views(session: Session, messages: list[Message], *, unmasked: bool =
 
 
 def _event(session: Session, conv: Conversation, type_: str, actor: Actor, **extra: Any) -> None:
-    record_event(session, workspace_id=conv.workspace_id, type=type_, resource_type="conversation",
-                 resource_id=conv.id, data={**conversation_view(session, conv), **extra}, actor=actor)
+    record_change(session, "conversation", conv, type_, actor, conversation_view(session, conv), **extra)
 
 
 # -- lookups -----------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 settings domains (tags, custom fields, statuses, priorities) share.
 
 - `Records`: look-up by id within the workspace, unique guards, insert + `<kind>.created`, update of the fields
-  that changed + `<kind>.updated` (with `changedFields`), delete + `<kind>.deleted`.
+  that changed + `<kind>.updated` (with `changedFields`), delete + `<kind>.deleted`. Its models have the columns
+  of `woes.db.InWorkspace` and `woes.db.Timestamps`.
 - `OrderedRecords`: a workspace's ordered list (`position`, one or more `is_default`, a unique label) that reads
   as built-in defaults until its first change writes them.
 - `CrudRoutes`: the list / create / get / update / delete routes of one kind.
@@ -20,12 +21,11 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
-from sqlalchemy import Boolean, ForeignKey, Integer, Select, String, Uuid, select
+from sqlalchemy import Boolean, Integer, Select, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -34,18 +34,14 @@ from woes.core.pagination import Page, paginate
 from woes.core.schemas import respond
 from woes.core.scoping import get_in_workspace
 from woes.core.text import fold_name
-from woes.db import UTCDateTime, new_id, utcnow
+from woes.core.views import camel
+from woes.db import InWorkspace, Timestamps, utcnow
 
 M = TypeVar("M")
 View = Callable[[Any], dict[str, Any]]
 RecordEvent = Callable[..., object]  # woes.events.service.record_event
 
 _DEFAULTS = uuid.UUID("5f0c1d3e-4b7a-4c55-9a51-8f3e2d1c0b9a")  # namespace of the deterministic ids of default rows
-
-
-def camel(field: str) -> str:
-    head, *rest = field.split("_")
-    return head + "".join(p.capitalize() for p in rest)
 
 
 def reject_nulls(changes: dict[str, Any], fields: Sequence[str]) -> None:
@@ -79,20 +75,10 @@ def unique_guard(session: Session, on_conflict: Callable[[], ProblemError] | Non
         raise on_conflict() from None
 
 
-class RecordColumns:
-    """Model mixin: the columns `Records` relies on (id, workspace, created and last changed). The `sort_order`s
-    keep a table's columns in the order its migration created them: id and workspace first, timestamps last."""
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id, sort_order=-2)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True,
-                                                    sort_order=-2)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, sort_order=2)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, sort_order=2)
-
-
-class ListColumns(RecordColumns):
-    """Model mixin: the columns `OrderedRecords` relies on, a label unique case-insensitively (`label_key`), the
-    place in the list and the default flag (the model's own columns stand between label and position)."""
+class ListColumns(InWorkspace, Timestamps):
+    """Model mixin: the columns `OrderedRecords` relies on: id, workspace and timestamps (`woes.db`), a label unique
+    case-insensitively (`label_key`), the place in the list and the default flag (the model's own columns stand
+    between label and position)."""
 
     label: Mapped[str] = mapped_column(String(32), sort_order=-1)
     label_key: Mapped[str] = mapped_column(String(100), sort_order=-1)

@@ -1,23 +1,22 @@
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, UniqueConstraint, Uuid
+from sqlalchemy import Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
+from woes.db import Base, InWorkspace, JSONType, UTCDateTime, utcnow
 
 
-class IdempotencyRecord(Base):
+class IdempotencyRecord(InWorkspace, Base):
     """A POST/PATCH seen with an Idempotency-Key: its body fingerprint and, once done, its response."""
 
     __tablename__ = "idempotency_keys"
     __table_args__ = (UniqueConstraint("workspace_id", "key"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_index = False
+
     key: Mapped[str] = mapped_column(String(255))
     fingerprint: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(12), default="in_progress")  # in_progress | completed

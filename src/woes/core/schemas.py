@@ -10,6 +10,8 @@ from fastapi import Response
 from pydantic import BaseModel, ConfigDict, PlainSerializer, field_validator
 from pydantic.alias_generators import to_camel
 
+from woes.core.views import iso
+
 
 class ApiInput(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", str_strip_whitespace=True)
@@ -37,8 +39,4 @@ def respond(model: type[BaseModel], obj: Any, status_code: int = 200, **extra: A
     return Response(json.dumps(data, separators=(",", ":")).encode(), status_code=status_code, media_type="application/json")
 
 
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
-Timestamp = Annotated[datetime, PlainSerializer(_iso, return_type=str)]
+Timestamp = Annotated[datetime, PlainSerializer(iso, return_type=str)]

@@ -1,40 +1,33 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from woes.core.redacted import redact_on_write
-from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
+from woes.db import Base, CreatedAt, InWorkspace, JSONType, Timestamps
 
 
-class Account(Base):
+class Account(InWorkspace, Timestamps, Base):
     """A company the customers belong to."""
 
     __tablename__ = "accounts"
     __table_args__ = (UniqueConstraint("workspace_id", "external_id"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     external_id: Mapped[str | None] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(200))
     domain: Mapped[str | None] = mapped_column(String(255))
     traits: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class Customer(Base):
+class Customer(InWorkspace, Timestamps, Base):
     """A person who asks for support (one profile, reachable through several channel identities)."""
 
     __tablename__ = "customers"
     __table_args__ = (UniqueConstraint("workspace_id", "external_id"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     external_id: Mapped[str | None] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), index=True)
@@ -44,23 +37,18 @@ class Customer(Base):
     sensitive_traits: Mapped[list[str]] = mapped_column(JSONType, default=list)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 redact_on_write(Account.name, Account.traits, Customer.name, Customer.company, Customer.traits, Customer.custom_fields)
 
 
-class CustomerIdentity(Base):
+class CustomerIdentity(InWorkspace, CreatedAt, Base):
     """A way to reach a customer on one channel (an email address, a Discord user, a widget visitor)."""
 
     __tablename__ = "customer_identities"
     __table_args__ = (UniqueConstraint("workspace_id", "channel", "value"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(320))
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

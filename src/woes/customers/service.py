@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, object_session
 from woes.core.errors import ProblemError, conflict, not_found, validation_error
 from woes.core.hooks import Hooks
 from woes.core.redaction import redact_value
+from woes.core.views import camel
 from woes.customers.models import Account, Customer, CustomerIdentity
 from woes.customers.schemas import (
     MAX_TRAITS_BYTES,
@@ -52,13 +53,6 @@ CUSTOMER_MERGE_HOOKS: Hooks[MergeHook] = Hooks("customer merged")
 
 # Called by do_delete_customer as hook(session, workspace_id, customer) before the row is deleted.
 CUSTOMER_DELETE_HOOKS: Hooks[DeleteHook] = Hooks("customer deleted")
-
-_CAMEL = {"external_id": "externalId", "account_id": "accountId", "sensitive_traits": "sensitiveTraits"}
-
-
-def _camel(field: str) -> str:
-    return _CAMEL.get(field, field)
-
 
 # --- views --------------------------------------------------------------------------------------------
 
@@ -137,12 +131,17 @@ def _merged_404(customer: Customer) -> ProblemError:
                         extra={"mergedIntoId": str(customer.merged_into_id)})
 
 
+def _first(session: Session, stmt: Select[Any], *, for_update: bool) -> Any:
+    """The first row `stmt` selects, or None; locked FOR UPDATE and read afresh when `for_update`."""
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return session.scalar(stmt)
+
+
 def get_customer(session: Session, workspace_id: uuid.UUID, customer_id: uuid.UUID, *, for_update: bool = False) -> Customer:
     """An active (not merged) customer of this workspace, or 404."""
     stmt = select(Customer).where(Customer.id == customer_id, Customer.workspace_id == workspace_id)
-    if for_update:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    customer = session.scalar(stmt)
+    customer = _first(session, stmt, for_update=for_update)
     if customer is None:
         raise not_found("Customer")
     if customer.merged_into_id is not None:
@@ -166,14 +165,10 @@ def check_external_id(external_id: str) -> str:
 def find_customer_by_external_id(session: Session, workspace_id: uuid.UUID, external_id: str, *, for_update: bool = False) -> Customer | None:
     """The active customer holding this external id (following a merge), or None."""
     stmt = select(Customer).where(Customer.workspace_id == workspace_id, Customer.external_id == external_id)
-    if for_update:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    customer = session.scalar(stmt)
+    customer = _first(session, stmt, for_update=for_update)
     if customer is not None and customer.merged_into_id is not None:
         stmt = select(Customer).where(Customer.workspace_id == workspace_id, Customer.id == customer.merged_into_id)
-        if for_update:
-            stmt = stmt.with_for_update().execution_options(populate_existing=True)
-        customer = session.scalar(stmt)
+        customer = _first(session, stmt, for_update=for_update)
     return customer
 
 
@@ -228,9 +223,7 @@ def list_customers_stmt(
 
 def get_account(session: Session, workspace_id: uuid.UUID, account_id: uuid.UUID, *, for_update: bool = False) -> Account:
     stmt = select(Account).where(Account.id == account_id, Account.workspace_id == workspace_id)
-    if for_update:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    account = session.scalar(stmt)
+    account = _first(session, stmt, for_update=for_update)
     if account is None:
         raise not_found("Account")
     return account
@@ -238,9 +231,7 @@ def get_account(session: Session, workspace_id: uuid.UUID, account_id: uuid.UUID
 
 def find_account_by_external_id(session: Session, workspace_id: uuid.UUID, external_id: str, *, for_update: bool = False) -> Account | None:
     stmt = select(Account).where(Account.workspace_id == workspace_id, Account.external_id == external_id)
-    if for_update:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    return session.scalar(stmt)
+    return _first(session, stmt, for_update=for_update)
 
 
 def get_account_by_external_id(session: Session, workspace_id: uuid.UUID, external_id: str) -> Account:
@@ -324,7 +315,7 @@ def _apply_customer_fields(session: Session, workspace_id: uuid.UUID, customer: 
     for field in ("traits", "sensitive_traits"):
         if field in changes and changes[field] is None:
             if not creating:
-                raise validation_error(_camel(field), "cannot be null" + ("; set a trait to null to delete it" if field == "traits" else ""))
+                raise validation_error(camel(field), "cannot be null" + ("; set a trait to null to delete it" if field == "traits" else ""))
             changes.pop(field)
     if "external_id" in changes and changes["external_id"] != customer.external_id:
         new = changes["external_id"]
@@ -419,21 +410,31 @@ def _update_customer(session: Session, workspace_id: uuid.UUID, customer: Custom
     return customer
 
 
+def _upsert(session: Session, workspace_id: uuid.UUID, external_id: str, body: Any, actor: Actor, *,
+            find: Callable[..., Any], create: Callable[..., Any], change: Callable[..., Any],
+            lost_race: Callable[[ProblemError], bool]) -> tuple[Any, bool]:
+    """(row, created): the row holding this external id (`find`), changed (only the given fields), or created.
+    When the create fails with an error `lost_race` recognises (a concurrent upsert created it first), the row that
+    upsert created is updated instead."""
+    external_id = check_external_id(external_id)
+    row = find(session, workspace_id, external_id, for_update=True)
+    if row is None:
+        try:
+            return create(session, workspace_id, body, actor, external_id=external_id), True
+        except ProblemError as exc:
+            if not lost_race(exc):
+                raise
+            row = find(session, workspace_id, external_id, for_update=True)
+            if row is None:
+                raise
+    return change(session, workspace_id, row, body, actor), False
+
+
 def do_upsert_customer(session: Session, workspace_id: uuid.UUID, external_id: str, body: CustomerUpsert, actor: Actor) -> tuple[Customer, bool]:
     """(customer, created). Creates the customer with this external id, or updates only the given fields."""
-    external_id = check_external_id(external_id)
-    customer = find_customer_by_external_id(session, workspace_id, external_id, for_update=True)
-    if customer is None:
-        try:
-            return do_create_customer(session, workspace_id, body, actor, external_id=external_id), True
-        except ProblemError as exc:
-            if exc.status != 409 or "existingId" not in exc.extra:
-                raise
-            # A concurrent upsert created it first: update that one instead.
-            customer = find_customer_by_external_id(session, workspace_id, external_id, for_update=True)
-            if customer is None:
-                raise
-    return _update_customer(session, workspace_id, customer, body, actor), False
+    return _upsert(session, workspace_id, external_id, body, actor, find=find_customer_by_external_id,
+                   create=do_create_customer, change=_update_customer,
+                   lost_race=lambda exc: exc.status == 409 and "existingId" in exc.extra)
 
 
 def _customer_by_woes_id(session: Session, workspace_id: uuid.UUID, reference: str) -> Customer | None:
@@ -442,11 +443,11 @@ def _customer_by_woes_id(session: Session, workspace_id: uuid.UUID, reference: s
         customer_id = uuid.UUID(reference)
     except ValueError:
         return None
-    customer = session.scalar(select(Customer).where(Customer.id == customer_id, Customer.workspace_id == workspace_id)
-                              .with_for_update().execution_options(populate_existing=True))
+    stmt = select(Customer).where(Customer.id == customer_id, Customer.workspace_id == workspace_id)
+    customer = _first(session, stmt, for_update=True)
     if customer is not None and customer.merged_into_id is not None:
-        customer = session.scalar(select(Customer).where(Customer.id == customer.merged_into_id, Customer.workspace_id == workspace_id)
-                                  .with_for_update().execution_options(populate_existing=True))
+        stmt = select(Customer).where(Customer.id == customer.merged_into_id, Customer.workspace_id == workspace_id)
+        customer = _first(session, stmt, for_update=True)
     return customer
 
 
@@ -594,7 +595,7 @@ def do_merge_customers(session: Session, workspace_id: uuid.UUID, target_id: uui
     for field in ("name", "email", "company", "account_id"):
         if getattr(target, field) is None and getattr(source, field) is not None:
             setattr(target, field, getattr(source, field))
-            changed.append(_camel(field))
+            changed.append(camel(field))
     if target.external_id is None and source.external_id is not None:
         external_id, source.external_id = source.external_id, None
         session.flush()  # free the unique (workspace, external id) before the target takes it
@@ -708,18 +709,8 @@ def do_update_account(session: Session, workspace_id: uuid.UUID, account_id: uui
 
 
 def do_upsert_account(session: Session, workspace_id: uuid.UUID, external_id: str, body: AccountUpsert, actor: Actor) -> tuple[Account, bool]:
-    external_id = check_external_id(external_id)
-    account = find_account_by_external_id(session, workspace_id, external_id, for_update=True)
-    if account is None:
-        try:
-            return do_create_account(session, workspace_id, body, actor, external_id=external_id), True
-        except ProblemError as exc:
-            if exc.status != 409:
-                raise
-            account = find_account_by_external_id(session, workspace_id, external_id, for_update=True)
-            if account is None:
-                raise
-    return _update_account(session, workspace_id, account, body, actor), False
+    return _upsert(session, workspace_id, external_id, body, actor, find=find_account_by_external_id,
+                   create=do_create_account, change=_update_account, lost_race=lambda exc: exc.status == 409)
 
 
 def do_delete_account(session: Session, workspace_id: uuid.UUID, account_id: uuid.UUID, actor: Actor) -> None:

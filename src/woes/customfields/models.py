@@ -5,11 +5,10 @@ from typing import Any
 from sqlalchemy import Boolean, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from woes.core.crud import RecordColumns
-from woes.db import Base, JSONType
+from woes.db import Base, InWorkspace, JSONType, Timestamps
 
 
-class CustomField(RecordColumns, Base):
+class CustomField(InWorkspace, Timestamps, Base):
     """A typed field definition for conversations, customers or issues. Values live on the records
     themselves (JSON), validated by `service.validate_custom_field_values`."""
 

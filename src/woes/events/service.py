@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from woes.core.actors import SYSTEM, Actor  # noqa: F401  (re-exported: domains record events with them)
 from woes.core.redaction import redact_json
+from woes.core.views import iso
 from woes.db import utcnow
 from woes.events.models import DomainEvent
 
@@ -67,13 +68,21 @@ def record_event(
     return ev
 
 
+def record_change(session: Session, resource_type: str, row: Any, type: str, actor: Actor, view: dict[str, Any], *,
+                  aggregate_id: uuid.UUID | str | None = None, **extra: Any) -> DomainEvent:
+    """`record_event` for a change to one record of a workspace, `row` (its `workspace_id` and `id`): the record's
+    `view` with `extra` (e.g. `changedFields`) as the data."""
+    return record_event(session, workspace_id=row.workspace_id, type=type, resource_type=resource_type,
+                        resource_id=row.id, data={**view, **extra}, actor=actor, aggregate_id=aggregate_id)
+
+
 def envelope(ev: DomainEvent) -> dict[str, Any]:
     """The public shape of an event (webhooks, SSE, logs): {type, id, timestamp, workspaceId, data}."""
     return {
         "type": ev.type,
         "id": str(ev.id),
         "seq": ev.seq,
-        "timestamp": ev.created_at.isoformat().replace("+00:00", "Z"),
+        "timestamp": iso(ev.created_at),
         "workspaceId": str(ev.workspace_id),
         "resource": {"type": ev.resource_type, "id": ev.resource_id},
         "actor": {"type": ev.actor_type, "id": ev.actor_id},

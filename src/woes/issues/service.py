@@ -15,10 +15,11 @@ from woes.conversations.models import Conversation
 from woes.conversations.schemas import MessageCreate
 from woes.core.errors import ProblemError, conflict, not_found, validation_error
 from woes.core.scoping import get_in_workspace
+from woes.core.views import iso
 from woes.customers.models import Account, Customer
 from woes.customfields.service import validate_custom_field_values
 from woes.db import utcnow
-from woes.events.service import Actor, record_event
+from woes.events.service import Actor, record_change, record_event
 from woes.issues.models import Issue, IssueConversation, IssueExternalLink
 from woes.issues.schemas import ExternalLinkIn, IssueCreate, IssuePatch
 from woes.notes import service as notes
@@ -34,13 +35,9 @@ def reference(issue: Issue) -> str:
     return f"{REFERENCE_PREFIX}{issue.number}"
 
 
-def _iso(v: Any) -> str | None:
-    return v.isoformat().replace("+00:00", "Z") if v else None
-
-
 def link_view(link: IssueExternalLink) -> dict[str, Any]:
     return {"id": str(link.id), "provider": link.provider, "url": link.url, "key": link.key, "state": link.state,
-            "createdAt": _iso(link.created_at)}
+            "createdAt": iso(link.created_at)}
 
 
 def issue_view(session: Session, issue: Issue) -> dict[str, Any]:
@@ -54,14 +51,13 @@ def issue_view(session: Session, issue: Issue) -> dict[str, Any]:
         "customerId": str(issue.customer_id) if issue.customer_id else None,
         "accountId": str(issue.account_id) if issue.account_id else None, "tags": list(issue.tags or []),
         "customFields": issue.custom_fields or {}, "conversationIds": [str(c) for c in conv_ids],
-        "externalLinks": [link_view(link) for link in links], "resolvedAt": _iso(issue.resolved_at),
-        "createdAt": _iso(issue.created_at), "updatedAt": _iso(issue.updated_at),
+        "externalLinks": [link_view(link) for link in links], "resolvedAt": iso(issue.resolved_at),
+        "createdAt": iso(issue.created_at), "updatedAt": iso(issue.updated_at),
     }
 
 
 def _event(session: Session, issue: Issue, type_: str, actor: Actor, **extra: Any) -> None:
-    record_event(session, workspace_id=issue.workspace_id, type=type_, resource_type="issue", resource_id=issue.id,
-                 data={**issue_view(session, issue), **extra}, actor=actor)
+    record_change(session, "issue", issue, type_, actor, issue_view(session, issue), **extra)
 
 
 def get_issue(session: Session, workspace_id: uuid.UUID, issue_id: uuid.UUID) -> Issue:

@@ -6,16 +6,14 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
+from woes.db import Base, InWorkspace, JSONType, RowId, Timestamps, UTCDateTime, utcnow
 
 
-class ApiKey(Base):
+class ApiKey(InWorkspace, Base):
     """A workspace API key (`woesk_`). Secrets live hashed in ApiKeySecret (several during rotation)."""
 
     __tablename__ = "api_keys"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(120))
     prefix: Mapped[str] = mapped_column(String(32))
     scopes: Mapped[list[str]] = mapped_column(JSONType, default=list)
@@ -28,12 +26,11 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class ApiKeySecret(Base):
+class ApiKeySecret(RowId, Base):
     """One valid secret of a key: the current one (no expiry) or a rotated one kept for a grace period."""
 
     __tablename__ = "api_key_secrets"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(32))
@@ -41,17 +38,13 @@ class ApiKeySecret(Base):
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class WidgetKey(Base):
+class WidgetKey(InWorkspace, Timestamps, Base):
     """A public widget key (`trovw_`): routes browser traffic to a workspace (or one agent)."""
 
     __tablename__ = "widget_keys"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     agent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     name: Mapped[str] = mapped_column(String(120))
     public_key: Mapped[str] = mapped_column(String(64), unique=True)
     allowed_origins: Mapped[list[str]] = mapped_column(JSONType, default=list)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

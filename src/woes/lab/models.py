@@ -6,21 +6,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from woes.core.redacted import redact_on_write
-from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
+from woes.db import Base, CreatedAt, InWorkspace, JSONType, UTCDateTime
 
 
-class LabRun(Base):
+class LabRun(InWorkspace, CreatedAt, Base):
     """A question bank run through an agent, with per-question evaluations and aggregates."""
 
     __tablename__ = "lab_runs"
     __table_args__ = (Index("ix_lab_runs_agent", "agent_id", "created_at", "id"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
     name: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(10), default="queued")  # queued | running | completed | failed
@@ -32,7 +30,6 @@ class LabRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 redact_on_write(LabRun.name)  # written by people: stored redacted

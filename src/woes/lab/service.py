@@ -27,10 +27,11 @@ from woes.agents.service import get_agent
 from woes.core.errors import ProblemError, conflict, validation_error
 from woes.core.redaction import redact
 from woes.core.scoping import get_in_workspace
+from woes.core.views import iso
 from woes.crypto import decrypt_json, encrypt_json
 from woes.db import Database, utcnow
 from woes.events.models import DomainEvent
-from woes.events.service import SYSTEM, Actor, record_event
+from woes.events.service import SYSTEM, Actor, record_change
 from woes.jobs import enqueue
 from woes.lab import evaluation
 from woes.lab.evaluation import BankError
@@ -45,10 +46,6 @@ MAX_ERROR = 500
 _UNSET: Any = object()
 
 
-def _iso(v: Any) -> str | None:
-    return v.isoformat().replace("+00:00", "Z") if v else None
-
-
 # -- views ---------------------------------------------------------------------------------------------
 
 def lab_run_summary(run: LabRun) -> dict[str, Any]:
@@ -56,8 +53,8 @@ def lab_run_summary(run: LabRun) -> dict[str, Any]:
     return {
         "object": "lab_run", "id": str(run.id), "agentId": str(run.agent_id), "name": run.name, "status": run.status,
         "questionCount": run.question_count, "aggregates": dict(run.aggregates or {}) or None,
-        "sourceSnapshot": dict(run.source_snapshot or {}), "error": run.error, "startedAt": _iso(run.started_at),
-        "finishedAt": _iso(run.finished_at), "createdAt": _iso(run.created_at),
+        "sourceSnapshot": dict(run.source_snapshot or {}), "error": run.error, "startedAt": iso(run.started_at),
+        "finishedAt": iso(run.finished_at), "createdAt": iso(run.created_at),
     }
 
 
@@ -125,8 +122,7 @@ def _unsealed(stored: dict[str, Any]) -> dict[str, Any]:
 # -- state changes -------------------------------------------------------------------------------------
 
 def _event(session: Session, run: LabRun, type_: str, actor: Actor) -> None:
-    record_event(session, workspace_id=run.workspace_id, type=type_, resource_type="lab_run", resource_id=run.id,
-                 data=lab_run_summary(run), actor=actor, aggregate_id=run.agent_id)
+    record_change(session, "lab_run", run, type_, actor, lab_run_summary(run), aggregate_id=run.agent_id)
 
 
 def do_create_lab_run(session: Session, workspace_id: uuid.UUID, agent_id: uuid.UUID, *, actor: Actor,

@@ -3,21 +3,21 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, Uuid
+from sqlalchemy import Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from woes.core.redacted import redact_on_write
-from woes.db import Base, UTCDateTime, new_id, utcnow
+from woes.db import Base, InWorkspace, UTCDateTime, utcnow
 
 
-class Note(Base):
+class Note(InWorkspace, Base):
     """A private note on a conversation or an issue. Never shown on customer surfaces."""
 
     __tablename__ = "notes"
     __table_args__ = (Index("ix_notes_target", "workspace_id", "target_type", "target_id", "created_at"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_index = False
+
     target_type: Mapped[str] = mapped_column(String(16))  # conversation | issue
     target_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     author_type: Mapped[str] = mapped_column(String(12))  # operator | automation | agent

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from woes.access.principal import Principal
 from woes.core.errors import ProblemError, not_found
+from woes.core.views import iso
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
 from woes.notes.models import Note
@@ -36,7 +37,7 @@ def note_view(note: Note) -> dict[str, Any]:
         "object": "note", "id": str(note.id), "targetType": note.target_type, "targetId": str(note.target_id),
         "authorType": note.author_type, "authorId": str(note.author_id) if note.author_id else None, "body": note.body,
         "copiedFromId": str(note.copied_from_id) if note.copied_from_id else None,
-        "createdAt": note.created_at.isoformat().replace("+00:00", "Z"),
+        "createdAt": iso(note.created_at),
     }
 
 

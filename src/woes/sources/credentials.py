@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from woes.core.errors import validation_error
 from woes.core.schemas import ApiInput
+from woes.core.views import iso
 from woes.crypto import decrypt_json, encrypt_json, hint
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
@@ -46,7 +47,7 @@ def auth_view(row: SourceAuth | None) -> dict[str, Any]:
         return {"object": "source_auth", "type": "none", "config": {}, "secrets": {}}
     return {"object": "source_auth", "sourceId": str(row.source_id), "type": row.type, "config": row.config or {},
             "secrets": {name: {"set": True, "hint": h} for name, h in (row.secret_hints or {}).items()},
-            "updatedAt": row.updated_at.isoformat().replace("+00:00", "Z")}
+            "updatedAt": iso(row.updated_at)}
 
 
 def get_auth(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUID) -> SourceAuth | None:

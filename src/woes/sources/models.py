@@ -8,17 +8,18 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from woes.core.redacted import redact_on_write
-from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
+from woes.db import Base, CreatedAt, InWorkspace, JSONType, Timestamps, UTCDateTime, utcnow
 
 
-class Source(Base):
+class Source(InWorkspace, Timestamps, Base):
     """A body of API context: a spec, a set of files, a website or a Git repository."""
 
     __tablename__ = "sources"
     __table_args__ = (Index("ix_sources_ws_created", "workspace_id", "created_at", "id"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_index = False
+    updated_by_service = True
+
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(16))  # declared: auto | openapi | markdown | ...
     detected_type: Mapped[str | None] = mapped_column(String(16))
@@ -33,35 +34,28 @@ class Source(Base):
     auth_schemes: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     counts: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
     last_scan_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 redact_on_write(Source.name)  # what the source says is redacted as it is scanned (scanning, evidence)
 
 
-class SourceFile(Base):
+class SourceFile(InWorkspace, CreatedAt, Base):
     """Raw bytes of an uploaded or fetched file (kept in the database: replicas share it)."""
 
     __tablename__ = "source_files"
     __table_args__ = (UniqueConstraint("source_id", "path"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     source_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
     path: Mapped[str] = mapped_column(String(1000))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Scan(Base):
+class Scan(InWorkspace, CreatedAt, Base):
     __tablename__ = "scans"
     __table_args__ = (Index("ix_scans_source_created", "source_id", "created_at", "id"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     source_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(12), default="queued")  # queued|running|completed|partial|failed
     trigger: Mapped[str] = mapped_column(String(16), default="manual")
@@ -72,10 +66,9 @@ class Scan(Base):
     unchanged: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Endpoint(Base):
+class Endpoint(InWorkspace, Timestamps, Base):
     """One operation, normalized (SPEC §7 "Endpoint evidence"), with its generated Markdown."""
 
     __tablename__ = "endpoints"
@@ -86,8 +79,9 @@ class Endpoint(Base):
         Index("ix_endpoints_source_created", "source_id", "created_at", "id"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workspace_index = False
+    updated_by_service = True
+
     source_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     operation_key: Mapped[str] = mapped_column(String(600))
     # Unique per source: the operation key, plus a discriminator when a collection repeats one (Postman
@@ -112,26 +106,22 @@ class Endpoint(Base):
     live_test_allow_write: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     markdown: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Document(Base):
+class Document(InWorkspace, Timestamps, Base):
     __tablename__ = "documents"
     __table_args__ = (UniqueConstraint("source_id", "path"), Index("ix_documents_source_created", "source_id", "created_at", "id"))
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    updated_by_service = True
+
     source_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(500))
     path: Mapped[str] = mapped_column(String(2048))
     markdown: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Chunk(Base):
+class Chunk(InWorkspace, CreatedAt, Base):
     """A retrievable piece of evidence: part of a document, or one view of an endpoint."""
 
     __tablename__ = "chunks"
@@ -140,8 +130,6 @@ class Chunk(Base):
         Index("ix_chunks_hash", "source_id", "content_hash"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
     source_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     endpoint_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("endpoints.id", ondelete="CASCADE"), index=True)
     document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
@@ -152,7 +140,6 @@ class Chunk(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     embedding_model: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SourceAuth(Base):

@@ -25,6 +25,7 @@ from woes.core.decompression import (
 from woes.core.errors import ProblemError, conflict, validation_error
 from woes.core.hooks import Hooks
 from woes.core.scoping import get_in_workspace
+from woes.core.views import iso
 from woes.db import utcnow
 from woes.events.service import Actor, record_event
 from woes.jobs import enqueue
@@ -40,17 +41,13 @@ MAX_FILES = 2000  # files of one source (uploads and archive members together)
 SOURCE_DELETE_HOOKS: Hooks[Callable[[Session, uuid.UUID, Source, Actor], None]] = Hooks("source deleted")
 
 
-def _iso(v: Any) -> str | None:
-    return v.isoformat().replace("+00:00", "Z") if v else None
-
-
 def scan_view(scan: Scan) -> dict[str, Any]:
     return {"object": "scan", "id": str(scan.id), "sourceId": str(scan.source_id), "status": scan.status,
             "trigger": scan.trigger, "unchanged": scan.unchanged,
             "counts": {k: (scan.counts or {}).get(k, 0) for k in ("endpoints", "documents", "chunks", "skipped", "errors")}
             | {k: v for k, v in (scan.counts or {}).items() if k in ("embedded", "reusedEmbeddings")},
             "errors": scan.errors or [], "timings": scan.timings or {}, "coverage": scan.coverage or {},
-            "startedAt": _iso(scan.started_at), "finishedAt": _iso(scan.finished_at), "createdAt": _iso(scan.created_at)}
+            "startedAt": iso(scan.started_at), "finishedAt": iso(scan.finished_at), "createdAt": iso(scan.created_at)}
 
 
 def source_view(source: Source, last_scan: Scan | None = None) -> dict[str, Any]:
@@ -60,7 +57,7 @@ def source_view(source: Source, last_scan: Scan | None = None) -> dict[str, Any]
             "counts": {k: (source.counts or {}).get(k, 0) for k in ("endpoints", "documents", "chunks")},
             "auth": source.auth_schemes or [], "options": source.options or {},
             "lastScan": scan_view(last_scan) if last_scan else ({"id": str(source.last_scan_id)} if source.last_scan_id else None),
-            "createdAt": _iso(source.created_at), "updatedAt": _iso(source.updated_at)}
+            "createdAt": iso(source.created_at), "updatedAt": iso(source.updated_at)}
 
 
 def endpoint_view(e: Endpoint, *, with_markdown: bool = False) -> dict[str, Any]:
@@ -70,7 +67,7 @@ def endpoint_view(e: Endpoint, *, with_markdown: bool = False) -> dict[str, Any]
            "requestBody": e.request_body, "responses": e.responses or [], "auth": e.auth or [], "servers": e.servers or [],
            "examples": e.examples or [], "extra": e.extra or {}, "deprecated": e.deprecated,
            "liveTest": {"enabled": e.live_test_enabled, "allowWrite": e.live_test_allow_write},
-           "createdAt": _iso(e.created_at), "updatedAt": _iso(e.updated_at)}
+           "createdAt": iso(e.created_at), "updatedAt": iso(e.updated_at)}
     if with_markdown:
         out["markdown"] = e.markdown
     return out
@@ -78,7 +75,7 @@ def endpoint_view(e: Endpoint, *, with_markdown: bool = False) -> dict[str, Any]
 
 def document_view(d: Document, *, with_markdown: bool = True) -> dict[str, Any]:
     out = {"object": "document", "id": str(d.id), "sourceId": str(d.source_id), "title": d.title, "path": d.path,
-           "createdAt": _iso(d.created_at), "updatedAt": _iso(d.updated_at)}
+           "createdAt": iso(d.created_at), "updatedAt": iso(d.updated_at)}
     if with_markdown:
         out["markdown"] = d.markdown
     return out
@@ -89,7 +86,7 @@ def chunk_view(c: Chunk) -> dict[str, Any]:
             "endpointId": str(c.endpoint_id) if c.endpoint_id else None,
             "documentId": str(c.document_id) if c.document_id else None, "ordinal": c.ordinal, "heading": c.heading,
             "text": c.text, "embedded": c.embedding is not None, "embeddingModel": c.embedding_model,
-            "createdAt": _iso(c.created_at)}
+            "createdAt": iso(c.created_at)}
 
 
 def get_source(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUID) -> Source:

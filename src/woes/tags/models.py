@@ -3,11 +3,10 @@ from __future__ import annotations
 from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from woes.core.crud import RecordColumns
-from woes.db import Base
+from woes.db import Base, InWorkspace, Timestamps
 
 
-class Tag(RecordColumns, Base):
+class Tag(InWorkspace, Timestamps, Base):
     """A label for conversations and/or issues. `name_key` (case-folded name) makes names unique per
     workspace regardless of case."""
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from woes.core.errors import conflict, validation_error
 from woes.core.scoping import get_in_workspace
 from woes.core.text import fold_name
+from woes.core.views import iso
 from woes.events.service import Actor, record_event
 from woes.members.models import Member
 from woes.teams.models import Team
@@ -16,8 +17,8 @@ from woes.teams.models import Team
 
 def team_view(team: Team) -> dict[str, Any]:
     return {"object": "team", "id": str(team.id), "name": team.name, "memberIds": list(team.member_ids or []),
-            "createdAt": team.created_at.isoformat().replace("+00:00", "Z"),
-            "updatedAt": team.updated_at.isoformat().replace("+00:00", "Z")}
+            "createdAt": iso(team.created_at),
+            "updatedAt": iso(team.updated_at)}
 
 
 def get_team(session: Session, workspace_id: uuid.UUID, team_id: uuid.UUID) -> Team:

@@ -1,20 +1,17 @@
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, String, Uuid, false
+from sqlalchemy import Boolean, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from woes.core.redacted import redact_on_write
-from woes.db import Base, JSONType, UTCDateTime, new_id, utcnow
+from woes.db import Base, JSONType, RowId, Timestamps
 
 
-class Workspace(Base):
+class Workspace(RowId, Timestamps, Base):
     __tablename__ = "workspaces"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(120))
     company_name: Mapped[str | None] = mapped_column(String(120))
     support_url: Mapped[str | None] = mapped_column(String(2048))
@@ -25,8 +22,6 @@ class Workspace(Base):
     identity_mode: Mapped[str] = mapped_column(String(8), default="off")
     notify_customer_on_issue_resolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     issue_resolved_message: Mapped[str | None] = mapped_column(String(2000))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 redact_on_write(Workspace.issue_resolved_message)  # a template sent to customers: stored redacted
