@@ -16,27 +16,16 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import yaml
 
-from .base import (
-    AuthRequirement,
-    Document,
-    Endpoint,
-    Example,
-    Field,
-    ImportContext,
-    ImportError_,
-    ImportIssue,
-    ImportResult,
-    Parameter,
-    Response,
-    SourceFile,
-)
+from .base import ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
+from .records import AuthRequirement, Document, Endpoint, Example, Field, Parameter, Response
 from .refs import RefResolver, document_key
-from .schema_fields import LoadError
+from .schema_fields import LoadError, first_sentence
 
 _HEAD = re.compile(r"""^\s*["']?asyncapi["']?\s*:\s*["']?(\d+(?:\.\d+)*)""", re.M)
 _HEAD_JSON = re.compile(r""""asyncapi"\s*:\s*"(\d+(?:\.\d+)*)""")
@@ -76,14 +65,6 @@ def _jsonable(x: Any, depth: int = 0, budget: list[int] | None = None) -> Any:
 
 def _text(x: Any) -> str | None:
     return x.strip() if isinstance(x, str) and x.strip() else None
-
-
-def _summary(text: str | None) -> str | None:
-    if not text:
-        return None
-    first = text.strip().split("\n\n", 1)[0].replace("\n", " ").strip()
-    m = re.match(r"(.+?[.!?])(\s|$)", first)
-    return (m.group(1) if m else first)[:300] or None
 
 
 def _load(text: str, path: str) -> Any:
@@ -170,6 +151,26 @@ class AsyncAPIImporter:
         for key, doc in mains:
             _DocParser(key, doc, refs, ctx, result, seen).run()
         return result
+
+
+@dataclass
+class _Operation:
+    """An operation as read from the document (any version), before `_DocParser._build` makes its Endpoint."""
+
+    key: str  # the operation key: "SEND <address>", "PUBLISH <channel>"
+    method: str
+    path: str
+    op: dict[str, Any]
+    op_id: str | None
+    channel: dict[str, Any]  # the channel (1.x: the topic) it is on
+    cbase: str  # where the channel's own references resolve from
+    messages: list[tuple[str | None, Any, str]]  # (name, message, base)
+    reply_messages: list[tuple[str | None, Any, str]]
+    servers: list[str]
+    auth: list[AuthRequirement]
+    protocols: list[str]
+    extra: dict[str, Any]
+    where: str
 
 
 class _DocParser:
@@ -391,22 +392,11 @@ class _DocParser:
             }
             if reply_addr or reply_msgs:
                 extra["reply"] = {"address": reply_addr, "messages": [n for n, _, _ in reply_msgs if n]}
-            self._add(
-                key=f"{action.upper()} {name}",
-                method=action.upper(),
-                path=name,
-                op=op,
-                op_id=str(oid),
-                channel=channel,
-                cbase=cbase,
-                messages=responses,
-                reply_messages=[r for r in reply_msgs if r[1] is not None],
-                servers=urls,
-                auth=op_auth or auth,
-                protocols=protocols,
-                extra=extra,
-                where=where,
-            )
+            self._add(_Operation(
+                key=f"{action.upper()} {name}", method=action.upper(), path=name, op=op, op_id=str(oid),
+                channel=channel, cbase=cbase, messages=responses, reply_messages=[r for r in reply_msgs if r[1] is not None],
+                servers=urls, auth=op_auth or auth, protocols=protocols, extra=extra, where=where,
+            ))
 
     # ------------------------------------------------------------------ 2.x
     def _v2(self) -> None:
@@ -428,27 +418,13 @@ class _DocParser:
                 server_names = [str(s) for s in item["servers"]] if isinstance(item.get("servers"), list) else None
                 urls, auth, protocols = self._server_facts(server_names)
                 op_auth = self._requirements(op.get("security"), f"{where}.{act}.security")
-                self._add(
-                    key=f"{act.upper()} {cname}",
-                    method=act.upper(),
-                    path=str(cname),
-                    op=op,
+                extra = {"asyncapi_version": self.version, "action": act, "channel": str(cname), "direction": _DIRECTION[act.upper()]}
+                self._add(_Operation(
+                    key=f"{act.upper()} {cname}", method=act.upper(), path=str(cname), op=op,
                     op_id=op.get("operationId") if isinstance(op.get("operationId"), str) else None,
-                    channel=item,
-                    cbase=cbase,
-                    messages=msgs,
-                    reply_messages=[],
-                    servers=urls,
-                    auth=op_auth or auth,
-                    protocols=protocols,
-                    extra={
-                        "asyncapi_version": self.version,
-                        "action": act,
-                        "channel": str(cname),
-                        "direction": _DIRECTION[act.upper()],
-                    },
-                    where=f"{where}.{act}",
-                )
+                    channel=item, cbase=cbase, messages=msgs, reply_messages=[], servers=urls, auth=op_auth or auth,
+                    protocols=protocols, extra=extra, where=f"{where}.{act}",
+                ))
 
     # ------------------------------------------------------------------ 1.x
     def _v1(self) -> None:
@@ -477,22 +453,11 @@ class _DocParser:
                 }
                 if base_topic:
                     extra["baseTopic"] = base_topic
-                self._add(
-                    key=f"{act.upper()} {tname}",
-                    method=act.upper(),
-                    path=str(tname),
-                    op=op,
-                    op_id=str(tname),
-                    channel=item,
-                    cbase=tbase,
-                    messages=msgs,
-                    reply_messages=[],
-                    servers=urls,
-                    auth=auth,
-                    protocols=protocols,
-                    extra=extra,
-                    where=f"{where}.{act}",
-                )
+                self._add(_Operation(
+                    key=f"{act.upper()} {tname}", method=act.upper(), path=str(tname), op=op, op_id=str(tname),
+                    channel=item, cbase=tbase, messages=msgs, reply_messages=[], servers=urls, auth=auth,
+                    protocols=protocols, extra=extra, where=f"{where}.{act}",
+                ))
 
     # ------------------------------------------------------------------ messages
     def _apply_traits(self, obj: dict[str, Any], base: str, where: str) -> dict[str, Any]:
@@ -629,24 +594,8 @@ class _DocParser:
         return resp, params, examples, facts
 
     # ------------------------------------------------------------------ endpoint
-    def _add(
-        self,
-        *,
-        key: str,
-        method: str,
-        path: str,
-        op: dict[str, Any],
-        op_id: str | None,
-        channel: dict[str, Any],
-        cbase: str,
-        messages: list[tuple[str | None, Any, str]],
-        reply_messages: list[tuple[str | None, Any, str]],
-        servers: list[str],
-        auth: list[AuthRequirement],
-        protocols: list[str],
-        extra: dict[str, Any],
-        where: str,
-    ) -> None:
+    def _add(self, o: _Operation) -> None:
+        key, where = o.key, o.where
         if key in self.seen:
             self.issue(where, f"duplicate operation {key}; first kept", "warning")
             return
@@ -655,32 +604,15 @@ class _DocParser:
                 self.issue(where, f"endpoint limit {self.ctx.max_endpoints} reached; rest skipped")
             return
         try:
-            ep = self._build(
-                key, method, path, op, op_id, channel, cbase, messages, reply_messages, servers, auth, protocols, extra, where
-            )
+            ep = self._build(o)
         except Exception as e:  # noqa: BLE001 - a malformed operation is skipped, the rest kept
             self.issue(where, f"skipped: {type(e).__name__}: {e}")
             return
         self.seen.add(key)
         self.result.endpoints.append(ep)
 
-    def _build(
-        self,
-        key: str,
-        method: str,
-        path: str,
-        op: dict[str, Any],
-        op_id: str | None,
-        channel: dict[str, Any],
-        cbase: str,
-        messages: list[tuple[str | None, Any, str]],
-        reply_messages: list[tuple[str | None, Any, str]],
-        servers: list[str],
-        auth: list[AuthRequirement],
-        protocols: list[str],
-        extra: dict[str, Any],
-        where: str,
-    ) -> Endpoint:
+    def _build(self, o: _Operation) -> Endpoint:
+        op, channel, extra = o.op, o.channel, o.extra
         params: list[Parameter] = []
         cparams = channel.get("parameters")
         pitems: list[tuple[str, Any]] = []
@@ -689,7 +621,7 @@ class _DocParser:
         elif isinstance(cparams, list):  # 1.x
             pitems = [(str(p.get("name")), p) for p in cparams if isinstance(p, dict)]
         for pname, raw in pitems:
-            p, pbase, _ = self.refs.deref_or_report(raw, cbase, f"{where}.parameters.{pname}")
+            p, pbase, _ = self.refs.deref_or_report(raw, o.cbase, f"{o.where}.parameters.{pname}")
             if not isinstance(p, dict):
                 p = {}
             schema, _, _ = self.refs.deref_or_report(p.get("schema"), pbase) if p.get("schema") is not None else ({}, pbase, None)
@@ -722,9 +654,9 @@ class _DocParser:
         msg_facts: dict[str, Any] = {}
         header_names: set[str] = set()
         summaries: list[str] = []
-        for code, group in (("message", messages), ("reply", reply_messages)):
+        for code, group in (("message", o.messages), ("reply", o.reply_messages)):
             for name, msg, mbase in group:
-                resp, hparams, exs, facts = self._message_response(code, name, msg, mbase, where)
+                resp, hparams, exs, facts = self._message_response(code, name, msg, mbase, o.where)
                 responses.append(resp)
                 if name:
                     msg_names.append(name)
@@ -759,7 +691,7 @@ class _DocParser:
                 tags.append(tname)
         bindings = {}
         for label, src in (("operation", op.get("bindings")), ("channel", channel.get("bindings"))):
-            b, _, _ = self.refs.deref_or_report(src, cbase) if isinstance(src, dict) else (None, cbase, None)
+            b, _, _ = self.refs.deref_or_report(src, o.cbase) if isinstance(src, dict) else (None, o.cbase, None)
             if isinstance(b, dict):
                 bindings[label] = _jsonable(b)
         if bindings:
@@ -768,28 +700,16 @@ class _DocParser:
             extra["messages"] = msg_facts
         if msg_names:
             extra["message_names"] = msg_names
-        if protocols:
-            extra["protocols"] = protocols
+        if o.protocols:
+            extra["protocols"] = o.protocols
         for k, v in op.items():
             if isinstance(k, str) and k.startswith("x-"):
                 extra[k] = _jsonable(v)
         return Endpoint(
-            operation_key=key,
-            method=method,
-            path=path,
-            operation_id=op_id,
-            summary=_summary(summary) if summary else None,
-            description="\n\n".join(desc_parts) or None,
-            tags=tags,
-            parameters=params,
-            request_body=None,
-            responses=responses,
-            auth=auth,
-            servers=servers,
-            examples=examples,
-            deprecated=bool(op.get("deprecated")),
-            source_path=self.path,
-            extra=extra,
+            operation_key=o.key, method=o.method, path=o.path, operation_id=o.op_id,
+            summary=first_sentence(summary) if summary else None, description="\n\n".join(desc_parts) or None,
+            tags=tags, parameters=params, request_body=None, responses=responses, auth=o.auth, servers=o.servers,
+            examples=examples, deprecated=bool(op.get("deprecated")), source_path=self.path, extra=extra,
         )
 
     # ------------------------------------------------------------------ overview document

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from woes.core.redaction import redact
-from woes.importers.base import Endpoint as ParsedEndpoint
+from woes.importers.records import Endpoint as ParsedEndpoint
 
 MAX_DESC = 4000
 MAX_FIELDS_MD = 120

@@ -45,20 +45,9 @@ from graphql.language import ast as gast
 from graphql.pyutils import Undefined
 from graphql.validation.validate import validate_sdl
 
-from .base import (
-    Document,
-    Endpoint,
-    Example,
-    Field,
-    ImportContext,
-    ImportError_,
-    ImportIssue,
-    ImportResult,
-    Parameter,
-    RequestBody,
-    Response,
-    SourceFile,
-)
+from .base import ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
+from .records import Document, Endpoint, Example, Field, Parameter, RequestBody, Response
+from .schema_fields import first_sentence
 
 SDL_EXTENSIONS = (".graphql", ".gql", ".graphqls", ".sdl")
 _SDL_HINT = re.compile(r"^\s*(?:extend\s+)?(?:type|interface|input|enum|union|scalar|schema|directive)\b[^\n{]*[{=@]?", re.M)
@@ -75,15 +64,6 @@ TYPES_PER_DOCUMENT = 20
 MAX_RESPONSE_FIELDS = 400
 MAX_REQUEST_FIELDS = 300
 MAX_SDL_ISSUES = 50
-
-
-def _summary(text: str | None) -> str | None:
-    if not text:
-        return None
-    first = text.strip().split("\n\n", 1)[0].replace("\n", " ").strip()
-    m = re.match(r"(.+?[.!?])(\s|$)", first)
-    out = m.group(1) if m else first
-    return out[:300] if out else None
 
 
 def _looks_like_sdl(head: str) -> bool:
@@ -148,7 +128,7 @@ class GraphQLImporter:
         seen: set[str] = set()
         for schema, path in schemas:
             if schema.description and not result.title:
-                result.title = _summary(schema.description)
+                result.title = first_sentence(schema.description)
             for ep in self._endpoints(schema, path, result.issues):
                 if ep.operation_key in seen:
                     result.issues.append(
@@ -344,7 +324,7 @@ class GraphQLImporter:
         resp_fields = [f for _, f in sorted(collected, key=lambda lf: lf[0])]
         resp_desc = f"`{fname}` returns `{fdef.type}`"
         if ret.description:
-            resp_desc += f": {_summary(ret.description)}"
+            resp_desc += f": {first_sentence(ret.description)}"
         if isinstance(ret, GraphQLUnionType):
             resp_desc += " (union of " + " | ".join(t.name for t in ret.types) + ")"
         if isinstance(ret, GraphQLEnumType):
@@ -369,7 +349,7 @@ class GraphQLImporter:
             method=kind,
             path=fname,
             operation_id=fname,
-            summary=_summary(fdef.description),
+            summary=first_sentence(fdef.description),
             description=description,
             tags=[root.name],
             parameters=params,
@@ -395,7 +375,7 @@ class GraphQLImporter:
                 continue
             lines += [f"## {label} (`{root.name}`): {len(root.fields)} fields", ""]
             for fname, fdef in root.fields.items():
-                s = _summary(fdef.description)
+                s = first_sentence(fdef.description)
                 dep = " (deprecated)" if fdef.deprecation_reason is not None else ""
                 lines.append(f"- `{fname}`: `{fdef.type}`{dep}" + (f" — {s}" if s else ""))
                 named = get_named_type(fdef.type)
@@ -650,7 +630,7 @@ def _type_markdown(t: Any) -> list[str]:
     if isinstance(t, GraphQLEnumType):
         for vname, v in t.values.items():
             dep = f" **Deprecated:** {v.deprecation_reason}" if v.deprecation_reason is not None else ""
-            lines.append(f"- `{vname}`" + (f" — {_summary(v.description)}" if v.description else "") + dep)
+            lines.append(f"- `{vname}`" + (f" — {first_sentence(v.description)}" if v.description else "") + dep)
     elif isinstance(t, GraphQLUnionType):
         lines.append("Possible types: " + ", ".join(f"`{m.name}`" for m in t.types))
     else:
@@ -659,7 +639,7 @@ def _type_markdown(t: Any) -> list[str]:
         for fname, f in t.fields.items():
             args = f"({', '.join(f.args)})" if f.args else ""
             dep = f" **Deprecated:** {f.deprecation_reason}" if f.deprecation_reason is not None else ""
-            desc = _summary(f.description)
+            desc = first_sentence(f.description)
             lines.append(f"- `{fname}{args}: {f.type}`" + (f" — {desc}" if desc else "") + dep)
     lines.append("")
     return lines

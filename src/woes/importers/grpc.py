@@ -25,21 +25,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .base import (
-    AuthRequirement,
-    Document,
-    Endpoint,
-    Example,
-    Field,
-    ImportContext,
-    ImportError_,
-    ImportIssue,
-    ImportResult,
-    Parameter,
-    RequestBody,
-    Response,
-    SourceFile,
-)
+from .base import ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
+from .records import AuthRequirement, Document, Endpoint, Example, Field, Parameter, RequestBody, Response
+from .schema_fields import first_sentence
 
 SCALARS = {
     "double", "float", "int32", "int64", "uint32", "uint64", "sint32", "sint64",
@@ -467,14 +455,6 @@ def _option_stmt(st: Stmt) -> tuple[str, Any] | None:
 def _comment(st: Stmt) -> str | None:
     parts = [p for p in (st.leading, st.trailing) if p]
     return "\n".join(parts) if parts else None
-
-
-def _summary(text: str | None) -> str | None:
-    if not text:
-        return None
-    first = text.strip().split("\n\n", 1)[0].replace("\n", " ").strip()
-    m = re.match(r"(.+?[.!?])(\s|$)", first)
-    return (m.group(1) if m else first)[:300] or None
 
 
 # ---------------------------------------------------------------------- interpretation
@@ -987,12 +967,12 @@ class _Builder:
         resp_msg = self.reg.messages.get(resp_fqn or "")
         req_desc = f"`{rpc.req}`" + (" (stream)" if rpc.req_stream else "")
         if req_msg and req_msg.comment:
-            req_desc += f": {_summary(req_msg.comment)}"
+            req_desc += f": {first_sentence(req_msg.comment)}"
         if req_more:
             req_desc += f" ({req_more} more nested fields not listed)"
         resp_desc = f"`{rpc.resp}`" + (" (stream)" if rpc.resp_stream else "")
         if resp_msg and resp_msg.comment:
-            resp_desc += f": {_summary(resp_msg.comment)}"
+            resp_desc += f": {first_sentence(resp_msg.comment)}"
         elif resp_fqn in WELL_KNOWN:
             resp_desc += f": {WELL_KNOWN[resp_fqn]}"
         if resp_more:
@@ -1026,7 +1006,7 @@ class _Builder:
             method="RPC",
             path=path,
             operation_id=rpc.name,
-            summary=_summary(rpc.comment),
+            summary=first_sentence(rpc.comment),
             description="\n\n".join(desc_parts) or None,
             tags=[svc.name],
             parameters=params,
@@ -1082,7 +1062,7 @@ class _Builder:
                 lines += [f"Host: `{host}`", ""]
             for rpc in svc.rpcs:
                 sig = f"rpc {rpc.name}({'stream ' if rpc.req_stream else ''}{rpc.req}) returns ({'stream ' if rpc.resp_stream else ''}{rpc.resp})"
-                s = _summary(rpc.comment)
+                s = first_sentence(rpc.comment)
                 lines.append(f"- `{sig}`" + (f" — {s}" if s else ""))
             lines.append("")
         docs.append(Document(title=f"{pf.package or pf.path}: services", path=f"{pf.path}#overview", markdown="\n".join(lines)))
@@ -1108,7 +1088,7 @@ def _type_md(t: PMessage | PEnum) -> list[str]:
         if t.comment:
             lines += [t.comment, ""]
         for name, num, comment in t.values:
-            lines.append(f"- `{name}` = {num}" + (f" — {_summary(comment)}" if comment else ""))
+            lines.append(f"- `{name}` = {num}" + (f" — {first_sentence(comment)}" if comment else ""))
         return lines + [""]
     lines = [f"## message {t.fqn}", ""]
     if t.comment:
@@ -1118,7 +1098,7 @@ def _type_md(t: PMessage | PEnum) -> list[str]:
         behavior = f.options.get("(google.api.field_behavior)")
         tag = f" [{', '.join(behavior) if isinstance(behavior, list) else behavior}]" if behavior else ""
         oneof = f" (oneof {f.oneof})" if f.oneof else ""
-        s = _summary(f.comment)
+        s = first_sentence(f.comment)
         lines.append(f"- `{label}{f.type} {f.name} = {f.number}`{tag}{oneof}" + (f" — {s}" if s else ""))
     return lines + [""]
 

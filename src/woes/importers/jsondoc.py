@@ -18,14 +18,8 @@ import posixpath
 import re
 from typing import Any
 
-from woes.importers.base import (
-    Document,
-    ImportContext,
-    ImportError_,
-    ImportIssue,
-    ImportResult,
-    SourceFile,
-)
+from woes.importers.base import ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
+from woes.importers.records import Document
 
 __all__ = ["JsonDocImporter", "json_to_markdown"]
 

@@ -25,22 +25,10 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from woes.importers.base import (
-    Document,
-    Endpoint,
-    Example,
-    Field,
-    ImportContext,
-    ImportError_,
-    ImportIssue,
-    ImportResult,
-    Parameter,
-    RequestBody,
-    Response,
-    SourceFile,
-)
+from woes.importers.base import ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
 from woes.importers.html import strip_tags
 from woes.importers.markdown_blocks import structure
+from woes.importers.records import Document, Endpoint, Example, Field, Parameter, RequestBody, Response
 
 __all__ = ["MarkdownImporter", "clean_markdown", "markdown_title", "split_table_row"]
 

@@ -18,21 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from woes.importers.base import (
-    AuthRequirement,
-    Document,
-    Endpoint,
-    Example,
-    Field,
-    ImportContext,
-    ImportError_,
-    ImportIssue,
-    ImportResult,
-    Parameter,
-    RequestBody,
-    Response,
-    SourceFile,
-)
+from woes.importers.base import ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
+from woes.importers.records import AuthRequirement, Document, Endpoint, Example, Field, Parameter, RequestBody, Response
 from woes.importers.refs import RefFailure, RefResolver, document_key
 from woes.importers.schema_fields import (
     MAX_FIELDS,

@@ -15,21 +15,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from woes.importers.base import (
-    AuthRequirement,
-    Document,
-    Endpoint,
-    Example,
-    Field,
-    ImportContext,
-    ImportError_,
-    ImportIssue,
-    ImportResult,
-    Parameter,
-    RequestBody,
-    Response,
-    SourceFile,
-)
+from woes.importers.base import ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
+from woes.importers.records import AuthRequirement, Document, Endpoint, Example, Field, Parameter, RequestBody, Response
 from woes.importers.schema_fields import (
     EXAMPLE_MAX_CHARS,
     MAX_FIELDS,

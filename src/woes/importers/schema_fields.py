@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from woes.importers.base import Field
+from woes.importers.records import Field
 
 MAX_DEPTH = 5  # dotted levels: a.b.c.d.e
 MAX_FIELDS = 300  # per operation
@@ -44,6 +44,16 @@ def clean_text(value: Any) -> str | None:
     if _BAD_CHARS.search(value):
         value = _BAD_CHARS.sub("", value)
     return value
+
+
+def first_sentence(text: str | None) -> str | None:
+    """The summary of a description: the first sentence of its first paragraph, at most 300 characters
+    (None for an empty text)."""
+    if not text:
+        return None
+    first = text.strip().split("\n\n", 1)[0].replace("\n", " ").strip()
+    m = re.match(r"(.+?[.!?])(\s|$)", first)
+    return (m.group(1) if m else first)[:300] or None
 
 
 def is_credential_name(name: str | None) -> bool:

@@ -14,16 +14,10 @@ import posixpath
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from woes.importers.base import (
-    Document,
-    ImportContext,
-    ImportError_,
-    ImportIssue,
-    ImportResult,
-    SourceFile,
-)
+from woes.importers.base import ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
 from woes.importers.html import extract_html, looks_like_html
 from woes.importers.markdown import clean_markdown, markdown_title
+from woes.importers.records import Document
 
 __all__ = ["WebsiteImporter", "crawl_files", "skipped_to_issues"]
 

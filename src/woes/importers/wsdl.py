@@ -21,19 +21,9 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
-from .base import (
-    Document,
-    Endpoint,
-    Example,
-    Field,
-    ImportContext,
-    ImportError_,
-    ImportIssue,
-    ImportResult,
-    RequestBody,
-    Response,
-    SourceFile,
-)
+from .base import ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
+from .records import Document, Endpoint, Example, Field, RequestBody, Response
+from .schema_fields import first_sentence
 
 WSDL11 = "http://schemas.xmlsoap.org/wsdl/"
 WSDL20 = "http://www.w3.org/ns/wsdl"
@@ -136,14 +126,6 @@ def _qname(el: etree._Element, value: str | None) -> tuple[str | None, str] | No
         prefix, local = value.split(":", 1)
         return el.nsmap.get(prefix), local
     return el.nsmap.get(None), value
-
-
-def _summary(text: str | None) -> str | None:
-    if not text:
-        return None
-    first = text.strip().split("\n\n", 1)[0].replace("\n", " ").strip()
-    m = re.match(r"(.+?[.!?])(\s|$)", first)
-    return (m.group(1) if m else first)[:300] or None
 
 
 @dataclass
@@ -779,7 +761,7 @@ class _WsdlReader:
             method="SOAP",
             path=op_name,
             operation_id=op_name,
-            summary=_summary(doc),
+            summary=first_sentence(doc),
             description="\n\n".join(desc_parts) or None,
             tags=[pt_name],
             parameters=[],
@@ -902,7 +884,7 @@ class _WsdlReader:
         for _, pt in self.idx.port_types:
             lines += [f"## {'Interface' if self.version == '2.0' else 'PortType'} {pt.get('name')}", ""]
             for op in pt.findall(f"{{{self.W}}}operation"):
-                s = _summary(_doc(op))
+                s = first_sentence(_doc(op))
                 lines.append(f"- `{op.get('name')}`" + (f" — {s}" if s else ""))
             lines.append("")
         docs.append(Document(title=f"{name}: service overview", path=f"{self.path}#overview", markdown="\n".join(lines)))
