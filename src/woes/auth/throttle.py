@@ -139,15 +139,14 @@ class Attempt:
         self.guard.store.clear(self.pair_key)
 
 
+@dataclass
 class LoginGuard:
-    def __init__(self, store: FailureStore, *, clock: Callable[[], float] = time.time, window: float = WINDOW,
-                 pair_limit: int = PAIR_LIMIT, address_limit: int = ADDRESS_LIMIT, email_limit: int = EMAIL_LIMIT) -> None:
-        self.store = store
-        self.clock = clock
-        self.window = window
-        self.pair_limit = pair_limit
-        self.address_limit = address_limit
-        self.email_limit = email_limit
+    store: FailureStore
+    clock: Callable[[], float] = time.time
+    window: float = WINDOW
+    pair_limit: int = PAIR_LIMIT
+    address_limit: int = ADDRESS_LIMIT
+    email_limit: int = EMAIL_LIMIT
 
     def begin(self, email: str, address: str) -> Attempt:
         """Take this attempt's slots, or raise Throttled (having taken none)."""

@@ -209,14 +209,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="woes", description="Woes: AI-native support for API companies.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def common(p: argparse.ArgumentParser) -> None:
+    def common(p: argparse.ArgumentParser, *, listens: bool = False) -> None:
         p.add_argument("--data-dir", type=Path, help="data folder (default ./.woes or WOES_DATA_DIR)")
         p.add_argument("--database-url", help="overrides WOES_DATABASE_URL")
+        if listens:  # the commands that end in serving HTTP
+            p.add_argument("--host", default="127.0.0.1")
+            p.add_argument("--port", type=int, default=8000)
 
     p = sub.add_parser("serve", help="run the API server, web app and embedded job workers")
-    common(p)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    common(p, listens=True)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run job workers (scale-out)")
@@ -268,9 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_lab)
 
     p = sub.add_parser("demo", help="seed a demo workspace with a sample API and an agent, print a key, and serve")
-    common(p)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    common(p, listens=True)
     p.set_defaults(func=cmd_demo)
     return parser
 

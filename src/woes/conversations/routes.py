@@ -9,21 +9,8 @@ from sqlalchemy import select
 
 from woes.access.deps import ReadDB, WriteDB, fast_read, require
 from woes.access.principal import Principal
-from woes.conversations import service
+from woes.conversations import schemas, service
 from woes.conversations.models import Conversation, Message
-from woes.conversations.schemas import (
-    AssignIn,
-    ConversationCreate,
-    ConversationOut,
-    ConversationPatch,
-    MergeIn,
-    MessageCreate,
-    MessageOut,
-    MessageStatePatch,
-    OptionalReasonIn,
-    ReasonIn,
-    SnoozeIn,
-)
 from woes.core.pagination import Page, paginate
 from woes.events.models import DomainEvent
 from woes.events.service import envelope
@@ -59,61 +46,61 @@ def list_conversations(
                     serialize_all=lambda rows: service.conversation_views(db, rows))
 
 
-@router.post("", status_code=201, response_model=ConversationOut, summary="Create a conversation")
-def create_conversation(body: ConversationCreate, p: Write, db: WriteDB) -> dict:
+@router.post("", status_code=201, response_model=schemas.ConversationOut, summary="Create a conversation")
+def create_conversation(body: schemas.ConversationCreate, p: Write, db: WriteDB) -> dict:
     return _view(db, service.do_create_conversation(db, p.workspace_id, body, p))
 
 
-@router.get("/{conversation_id}", response_model=ConversationOut)
+@router.get("/{conversation_id}", response_model=schemas.ConversationOut)
 @fast_read
 def get_conversation(conversation_id: uuid.UUID, p: Read, db: ReadDB) -> dict:
     return _view(db, service.get_conversation(db, p.workspace_id, conversation_id))
 
 
-@router.patch("/{conversation_id}", response_model=ConversationOut,
+@router.patch("/{conversation_id}", response_model=schemas.ConversationOut,
               summary="Change status, priority, subject, tags, custom fields, assignee or snooze")
-def update_conversation(conversation_id: uuid.UUID, body: ConversationPatch, p: Write, db: WriteDB) -> dict:
+def update_conversation(conversation_id: uuid.UUID, body: schemas.ConversationPatch, p: Write, db: WriteDB) -> dict:
     return _view(db, service.do_update_conversation(db, p.workspace_id, conversation_id, body, p))
 
 
-@router.post("/{conversation_id}/assign", response_model=ConversationOut, summary="Assign to an operator, team or agent (null unassigns)")
-def assign(conversation_id: uuid.UUID, body: AssignIn, p: Write, db: WriteDB) -> dict:
+@router.post("/{conversation_id}/assign", response_model=schemas.ConversationOut, summary="Assign to an operator, team or agent (null unassigns)")
+def assign(conversation_id: uuid.UUID, body: schemas.AssignIn, p: Write, db: WriteDB) -> dict:
     return _view(db, service.do_assign(db, p.workspace_id, conversation_id, body.assignee, p))
 
 
-@router.post("/{conversation_id}/takeover", response_model=ConversationOut, summary="A human takes over from the agent")
-def takeover(conversation_id: uuid.UUID, body: ReasonIn, p: Write, db: WriteDB) -> dict:
+@router.post("/{conversation_id}/takeover", response_model=schemas.ConversationOut, summary="A human takes over from the agent")
+def takeover(conversation_id: uuid.UUID, body: schemas.ReasonIn, p: Write, db: WriteDB) -> dict:
     return _view(db, service.do_takeover(db, p.workspace_id, conversation_id, body.reason, p))
 
 
-@router.post("/{conversation_id}/handback", response_model=ConversationOut, summary="Return the conversation to its agent")
-def handback(conversation_id: uuid.UUID, p: Write, db: WriteDB, body: OptionalReasonIn | None = None) -> dict:
+@router.post("/{conversation_id}/handback", response_model=schemas.ConversationOut, summary="Return the conversation to its agent")
+def handback(conversation_id: uuid.UUID, p: Write, db: WriteDB, body: schemas.OptionalReasonIn | None = None) -> dict:
     return _view(db, service.do_handback(db, p.workspace_id, conversation_id, body.reason if body else None, p))
 
 
-@router.post("/{conversation_id}/snooze", response_model=ConversationOut, summary="Snooze until a time; it reopens then")
-def snooze(conversation_id: uuid.UUID, body: SnoozeIn, p: Write, db: WriteDB) -> dict:
+@router.post("/{conversation_id}/snooze", response_model=schemas.ConversationOut, summary="Snooze until a time; it reopens then")
+def snooze(conversation_id: uuid.UUID, body: schemas.SnoozeIn, p: Write, db: WriteDB) -> dict:
     return _view(db, service.do_snooze(db, p.workspace_id, conversation_id, body.until, p))
 
 
-@router.post("/{conversation_id}/unsnooze", response_model=ConversationOut)
+@router.post("/{conversation_id}/unsnooze", response_model=schemas.ConversationOut)
 def unsnooze(conversation_id: uuid.UUID, p: Write, db: WriteDB) -> dict:
     return _view(db, service.do_snooze(db, p.workspace_id, conversation_id, None, p))
 
 
-@router.post("/{conversation_id}/archive", response_model=ConversationOut)
+@router.post("/{conversation_id}/archive", response_model=schemas.ConversationOut)
 def archive(conversation_id: uuid.UUID, p: Write, db: WriteDB) -> dict:
     return _view(db, service.do_archive(db, p.workspace_id, conversation_id, True, p))
 
 
-@router.post("/{conversation_id}/unarchive", response_model=ConversationOut)
+@router.post("/{conversation_id}/unarchive", response_model=schemas.ConversationOut)
 def unarchive(conversation_id: uuid.UUID, p: Write, db: WriteDB) -> dict:
     return _view(db, service.do_archive(db, p.workspace_id, conversation_id, False, p))
 
 
-@router.post("/{conversation_id}/merge", response_model=ConversationOut,
+@router.post("/{conversation_id}/merge", response_model=schemas.ConversationOut,
              summary="Merge another conversation into this one (histories interleaved by time)")
-def merge(conversation_id: uuid.UUID, body: MergeIn, p: Write, db: WriteDB) -> dict:
+def merge(conversation_id: uuid.UUID, body: schemas.MergeIn, p: Write, db: WriteDB) -> dict:
     return _view(db, service.do_merge(db, p.workspace_id, conversation_id, body.source_conversation_id, p))
 
 
@@ -131,15 +118,15 @@ def list_messages(conversation_id: uuid.UUID, p: Read, db: ReadDB, page: Page,
                     serialize_all=lambda rows: service.message_views(db, rows, unmasked=unmasked))
 
 
-@router.post("/{conversation_id}/messages", status_code=201, response_model=MessageOut, summary="Add a message")
-def add_message(conversation_id: uuid.UUID, body: MessageCreate, p: Write, db: WriteDB) -> dict:
+@router.post("/{conversation_id}/messages", status_code=201, response_model=schemas.MessageOut, summary="Add a message")
+def add_message(conversation_id: uuid.UUID, body: schemas.MessageCreate, p: Write, db: WriteDB) -> dict:
     msg = service.do_add_message(db, p.workspace_id, conversation_id, body, p)
     return service.message_views(db, [msg])[0]
 
 
-@router.patch("/{conversation_id}/messages/{message_id}", response_model=MessageOut,
+@router.patch("/{conversation_id}/messages/{message_id}", response_model=schemas.MessageOut,
               summary="Record delivery (queued/sent/delivered/failed) or read state")
-def update_message_state(conversation_id: uuid.UUID, message_id: uuid.UUID, body: MessageStatePatch, p: Write, db: WriteDB) -> dict:
+def update_message_state(conversation_id: uuid.UUID, message_id: uuid.UUID, body: schemas.MessageStatePatch, p: Write, db: WriteDB) -> dict:
     msg = service.do_update_message_state(db, p.workspace_id, conversation_id, message_id, body.delivery_status,
                                           body.delivery_error, body.read, p)
     return service.message_views(db, [msg])[0]

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
 from woes.core.schemas import ApiInput, ApiOutput, Timestamp
+from woes.core.validators import ZonedDatetime
 from woes.customers.schemas import ExternalId, Text, normalize_email
 from woes.tags.schemas import check_tag_names
 
@@ -69,16 +69,9 @@ class ConversationPatch(ApiInput):
     tags: list[str] | None = Field(None, max_length=50)
     custom_fields: dict[str, Any] | None = None
     assignee: AssigneeIn | None = None
-    snoozed_until: datetime | None = None
+    snoozed_until: ZonedDatetime | None = None
 
     _tags = field_validator("tags")(classmethod(lambda cls, v: check_tag_names(v)))
-
-    @field_validator("snoozed_until")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("Give a time zone (e.g. 2027-01-01T09:00:00Z).")
-        return v
 
 
 class CustomerSummary(ApiOutput):
@@ -181,14 +174,7 @@ class AssignIn(ApiInput):
 
 
 class SnoozeIn(ApiInput):
-    until: datetime
-
-    @field_validator("until")
-    @classmethod
-    def _aware(cls, v: datetime) -> datetime:
-        if v.tzinfo is None:
-            raise ValueError("Give a time zone (e.g. 2027-01-01T09:00:00Z).")
-        return v
+    until: ZonedDatetime
 
 
 class MergeIn(ApiInput):

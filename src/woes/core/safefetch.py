@@ -70,6 +70,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from woes.core.closing import ClosesOnExit
 from woes.core.decompression import CorruptData, decode_content
 
 __all__ = [
@@ -620,7 +621,7 @@ def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
     return None
 
 
-class SafeFetcher:
+class SafeFetcher(ClosesOnExit):
     """Fetch URLs under the outbound policy (see the module docstring). Thread-safe; share one instance.
 
     >>> with SafeFetcher(allowlist=allowlist_from_env()) as f:
@@ -652,12 +653,6 @@ class SafeFetcher:
     # -- lifecycle
     def close(self) -> None:
         self._transport.close()
-
-    def __enter__(self) -> SafeFetcher:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- public API
     def get(self, url: str, **kw: Any) -> FetchResult:

@@ -9,21 +9,8 @@ from fastapi import APIRouter, Depends, Query, Response
 from woes.access.deps import ReadDB, WriteDB, fast_read, require
 from woes.access.principal import Principal
 from woes.core.pagination import Page, paginate
-from woes.customers import service
+from woes.customers import schemas, service
 from woes.customers.models import Account, Customer
-from woes.customers.schemas import (
-    AccountCreate,
-    AccountOut,
-    AccountPatch,
-    AccountUpsert,
-    CustomerCreate,
-    CustomerMerge,
-    CustomerOut,
-    CustomerPatch,
-    CustomerUpsert,
-    IdentityIn,
-    LinkedIdentityOut,
-)
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
 CustomersRead = Annotated[Principal, Depends(require("customers:read"))]
@@ -62,35 +49,35 @@ def list_customers(
     return _json(result)
 
 
-@router.post("/customers", status_code=201, response_model=CustomerOut, summary="Create a customer")
-def create_customer(body: CustomerCreate, p: CustomersWrite, db: WriteDB) -> Response:
+@router.post("/customers", status_code=201, response_model=schemas.CustomerOut, summary="Create a customer")
+def create_customer(body: schemas.CustomerCreate, p: CustomersWrite, db: WriteDB) -> Response:
     return _customer(db, service.do_create_customer(db, p.workspace_id, body, p.actor), 201)
 
 
-@router.get("/customers/by-external-id/{external_id:path}", response_model=CustomerOut,
+@router.get("/customers/by-external-id/{external_id:path}", response_model=schemas.CustomerOut,
             summary="Get a customer by external id (follows merges)")
 @fast_read
 def get_customer_by_external_id(external_id: str, p: CustomersRead, db: ReadDB) -> Response:
     return _customer(db, service.get_customer_by_external_id(db, p.workspace_id, external_id))
 
 
-@router.put("/customers/by-external-id/{external_id:path}", response_model=CustomerOut,
-            responses={201: {"description": "Created", "model": CustomerOut}},
+@router.put("/customers/by-external-id/{external_id:path}", response_model=schemas.CustomerOut,
+            responses={201: {"description": "Created", "model": schemas.CustomerOut}},
             summary="Create or update a customer by external id", description=_UPSERT_DOC, openapi_extra=_UPSERT_EXTRA)
-def upsert_customer(external_id: str, body: CustomerUpsert, p: CustomersWrite, db: WriteDB) -> Response:
+def upsert_customer(external_id: str, body: schemas.CustomerUpsert, p: CustomersWrite, db: WriteDB) -> Response:
     customer, created = service.do_upsert_customer(db, p.workspace_id, external_id, body, p.actor)
     return _customer(db, customer, 201 if created else 200)
 
 
-@router.get("/customers/{customer_id}", response_model=CustomerOut, summary="Get a customer")
+@router.get("/customers/{customer_id}", response_model=schemas.CustomerOut, summary="Get a customer")
 @fast_read
 def get_customer(customer_id: uuid.UUID, p: CustomersRead, db: ReadDB) -> Response:
     return _customer(db, service.get_customer(db, p.workspace_id, customer_id))
 
 
-@router.patch("/customers/{customer_id}", response_model=CustomerOut,
+@router.patch("/customers/{customer_id}", response_model=schemas.CustomerOut,
               summary="Update a customer (traits are merged; a trait set to null is deleted)")
-def update_customer(customer_id: uuid.UUID, body: CustomerPatch, p: CustomersWrite, db: WriteDB) -> Response:
+def update_customer(customer_id: uuid.UUID, body: schemas.CustomerPatch, p: CustomersWrite, db: WriteDB) -> Response:
     return _customer(db, service.do_update_customer(db, p.workspace_id, customer_id, body, p.actor))
 
 
@@ -100,18 +87,18 @@ def delete_customer(customer_id: uuid.UUID, p: CustomersWrite, db: WriteDB) -> R
     return Response(status_code=204)
 
 
-@router.post("/customers/{customer_id}/merge", response_model=CustomerOut,
+@router.post("/customers/{customer_id}/merge", response_model=schemas.CustomerOut,
              summary="Merge another customer into this one",
              description="Moves the source's identities (and conversations) here, merges traits (this customer's "
                          "values win unless null), fills empty fields from the source and hides the source.")
-def merge_customer(customer_id: uuid.UUID, body: CustomerMerge, p: CustomersWrite, db: WriteDB) -> Response:
+def merge_customer(customer_id: uuid.UUID, body: schemas.CustomerMerge, p: CustomersWrite, db: WriteDB) -> Response:
     return _customer(db, service.do_merge_customers(db, p.workspace_id, customer_id, body.source_customer_id, p.actor))
 
 
-@router.post("/customers/{customer_id}/identities", status_code=201, response_model=LinkedIdentityOut,
-             responses={200: {"description": "Already linked to this customer", "model": LinkedIdentityOut}},
+@router.post("/customers/{customer_id}/identities", status_code=201, response_model=schemas.LinkedIdentityOut,
+             responses={200: {"description": "Already linked to this customer", "model": schemas.LinkedIdentityOut}},
              summary="Link a channel identity to a customer (409 if it belongs to another customer)")
-def link_identity(customer_id: uuid.UUID, body: IdentityIn, p: CustomersWrite, db: WriteDB) -> Response:
+def link_identity(customer_id: uuid.UUID, body: schemas.IdentityIn, p: CustomersWrite, db: WriteDB) -> Response:
     ident, created = service.do_link_identity(db, p.workspace_id, customer_id, body, p.actor)
     return _json(service.identity_view(ident), 201 if created else 200)
 
@@ -135,34 +122,34 @@ def list_accounts(
     return _json(paginate(db, stmt, Account, page, "accounts", service.account_view))
 
 
-@router.post("/accounts", status_code=201, response_model=AccountOut, summary="Create an account")
-def create_account(body: AccountCreate, p: CustomersWrite, db: WriteDB) -> Response:
+@router.post("/accounts", status_code=201, response_model=schemas.AccountOut, summary="Create an account")
+def create_account(body: schemas.AccountCreate, p: CustomersWrite, db: WriteDB) -> Response:
     return _json(service.account_view(service.do_create_account(db, p.workspace_id, body, p.actor)), 201)
 
 
-@router.get("/accounts/by-external-id/{external_id:path}", response_model=AccountOut, summary="Get an account by external id")
+@router.get("/accounts/by-external-id/{external_id:path}", response_model=schemas.AccountOut, summary="Get an account by external id")
 @fast_read
 def get_account_by_external_id(external_id: str, p: CustomersRead, db: ReadDB) -> Response:
     return _json(service.account_view(service.get_account_by_external_id(db, p.workspace_id, external_id)))
 
 
-@router.put("/accounts/by-external-id/{external_id:path}", response_model=AccountOut,
-            responses={201: {"description": "Created", "model": AccountOut}},
+@router.put("/accounts/by-external-id/{external_id:path}", response_model=schemas.AccountOut,
+            responses={201: {"description": "Created", "model": schemas.AccountOut}},
             summary="Create or update an account by external id", description=_UPSERT_DOC + " `name` is required to create.",
             openapi_extra=_UPSERT_EXTRA)
-def upsert_account(external_id: str, body: AccountUpsert, p: CustomersWrite, db: WriteDB) -> Response:
+def upsert_account(external_id: str, body: schemas.AccountUpsert, p: CustomersWrite, db: WriteDB) -> Response:
     account, created = service.do_upsert_account(db, p.workspace_id, external_id, body, p.actor)
     return _json(service.account_view(account), 201 if created else 200)
 
 
-@router.get("/accounts/{account_id}", response_model=AccountOut, summary="Get an account")
+@router.get("/accounts/{account_id}", response_model=schemas.AccountOut, summary="Get an account")
 @fast_read
 def get_account(account_id: uuid.UUID, p: CustomersRead, db: ReadDB) -> Response:
     return _json(service.account_view(service.get_account(db, p.workspace_id, account_id)))
 
 
-@router.patch("/accounts/{account_id}", response_model=AccountOut, summary="Update an account (traits are merged)")
-def update_account(account_id: uuid.UUID, body: AccountPatch, p: CustomersWrite, db: WriteDB) -> Response:
+@router.patch("/accounts/{account_id}", response_model=schemas.AccountOut, summary="Update an account (traits are merged)")
+def update_account(account_id: uuid.UUID, body: schemas.AccountPatch, p: CustomersWrite, db: WriteDB) -> Response:
     return _json(service.account_view(service.do_update_account(db, p.workspace_id, account_id, body, p.actor)))
 
 

@@ -17,6 +17,7 @@ import time
 import urllib.robotparser
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from woes.core.safefetch import FetchFailed, FetchRefused, FetchResult, SafeFetcher
@@ -180,25 +181,26 @@ class _Robots:
         return parser, None
 
 
+@dataclass(kw_only=True)
 class _Crawl:
-    def __init__(self, fetcher: SafeFetcher, *, max_pages: int, max_depth: int, max_bytes: int, same_origin: bool,
-                 path_prefix: str | None, max_seconds: float | None, sleep: Callable[[float], None]) -> None:  # fmt: skip
-        self.fetcher = fetcher
-        self.max_pages = max_pages
-        self.max_depth = max_depth
-        self.max_bytes = max_bytes
-        self.same_origin = same_origin
-        self.path_prefix = path_prefix
-        self.max_seconds = max_seconds
-        self.sleep = sleep
-        self.result = CrawlResult()
-        self.robots = _Robots(fetcher)
-        self.seen: set[str] = set()
-        self.skipped_urls: set[str] = set()
-        self.page_urls: set[str] = set()
-        self.origin: tuple[str, str, int | None] | None = None
-        self.queue: deque[tuple[str, int]] = deque()
-        self.last_fetch = 0.0
+    fetcher: SafeFetcher
+    max_pages: int
+    max_depth: int
+    max_bytes: int
+    same_origin: bool
+    path_prefix: str | None
+    max_seconds: float | None
+    sleep: Callable[[float], None]
+    result: CrawlResult = field(default_factory=CrawlResult, init=False)
+    seen: set[str] = field(default_factory=set, init=False)
+    skipped_urls: set[str] = field(default_factory=set, init=False)
+    page_urls: set[str] = field(default_factory=set, init=False)
+    origin: tuple[str, str, int | None] | None = field(default=None, init=False)
+    queue: deque[tuple[str, int]] = field(default_factory=deque, init=False)
+    last_fetch: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        self.robots = _Robots(self.fetcher)
 
     def skip(self, url: str, reason: str) -> None:
         if url in self.skipped_urls:
@@ -362,6 +364,6 @@ def crawl(
     if max_pages < 1 or max_depth < 0 or max_bytes < 1:
         raise ValueError("max_pages and max_bytes must be positive and max_depth must not be negative")
     return _Crawl(
-        fetcher, max_pages=max_pages, max_depth=max_depth, max_bytes=max_bytes, same_origin=same_origin,
+        fetcher=fetcher, max_pages=max_pages, max_depth=max_depth, max_bytes=max_bytes, same_origin=same_origin,
         path_prefix=path_prefix, max_seconds=max_seconds, sleep=sleep,
     ).run(start_url)  # fmt: skip

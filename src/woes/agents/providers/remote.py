@@ -35,6 +35,7 @@ from pydantic import SecretStr
 from woes.agents.providers.base import Composition, CompositionRequest, ProviderError
 from woes.agents.providers.prompting import PromptMessages, build_messages
 from woes.config import normalize_base_url
+from woes.core.closing import ClosesOnExit
 from woes.core.redaction import redact
 from woes.core.safefetch import FetchError, FetchRefused, FetchResult, SafeFetcher, parse_allowlist
 
@@ -86,7 +87,7 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-class RemoteProvider:
+class RemoteProvider(ClosesOnExit):
     """Base class of the HTTP providers; subclasses set the wire format.
 
     Subclasses define `name`, `label`, `default_base_url`, and implement `_url`, `_headers`, `_body`,
@@ -135,12 +136,6 @@ class RemoteProvider:
     # -- lifecycle
     def close(self) -> None:
         self._fetcher.close()
-
-    def __enter__(self) -> RemoteProvider:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- Provider protocol
     def compose(self, request: CompositionRequest) -> Composition:
