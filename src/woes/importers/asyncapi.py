@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from .base import ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
+from .base import DetectByBestFile, ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
 from .records import AuthRequirement, Document, Endpoint, Example, Field, Parameter, Response
 from .refs import RefResolver, document_key
 from .schema_fields import LoadError, first_sentence
@@ -106,20 +106,16 @@ def _ref_name(rid: str | None) -> str | None:
     return rid.rsplit("/", 1)[-1] or None
 
 
-class AsyncAPIImporter:
+class AsyncAPIImporter(DetectByBestFile):
     format = "asyncapi"
 
-    def detect(self, files: list[SourceFile]) -> float:
-        best = 0.0
-        for f in files:
-            head = f.data[:4096].decode("utf-8", errors="replace")
-            if _HEAD.search(head) or _HEAD_JSON.search(head):
-                best = max(best, 0.95)
-            elif f.path.lower().endswith((".json", ".yaml", ".yml")) and (
-                '"asyncapi"' in f.data[:65536].decode("utf-8", "replace")
-            ):
-                best = max(best, 0.8)
-        return best
+    def score(self, f: SourceFile) -> float:
+        head = f.data[:4096].decode("utf-8", errors="replace")
+        if _HEAD.search(head) or _HEAD_JSON.search(head):
+            return 0.95
+        if f.path.lower().endswith((".json", ".yaml", ".yml")) and '"asyncapi"' in f.data[:65536].decode("utf-8", "replace"):
+            return 0.8
+        return 0.0
 
     def parse(self, files: list[SourceFile], ctx: ImportContext) -> ImportResult:
         result = ImportResult(format=self.format)
@@ -215,13 +211,11 @@ class _DocParser:
         self._servers()
         if self.major == "3":
             self._v3()
-        elif self.major == "2":
-            self._v2()
-        elif self.major == "1":
-            self._v1()
+        elif self.major in ("2", "1"):
+            self._publish_subscribe(v1=self.major == "1")
         else:
             self.issue("asyncapi", f"unsupported AsyncAPI version {self.version!r}; read as 2.x")
-            self._v2()
+            self._publish_subscribe(v1=False)
         self.result.documents.append(self._overview())
 
     # ------------------------------------------------------------------ auth & servers
@@ -392,72 +386,82 @@ class _DocParser:
             }
             if reply_addr or reply_msgs:
                 extra["reply"] = {"address": reply_addr, "messages": [n for n, _, _ in reply_msgs if n]}
-            self._add(_Operation(
-                key=f"{action.upper()} {name}", method=action.upper(), path=name, op=op, op_id=str(oid),
-                channel=channel, cbase=cbase, messages=responses, reply_messages=[r for r in reply_msgs if r[1] is not None],
-                servers=urls, auth=op_auth or auth, protocols=protocols, extra=extra, where=where,
-            ))
+            self._add(
+                _Operation(
+                    key=f"{action.upper()} {name}",
+                    method=action.upper(),
+                    path=name,
+                    op=op,
+                    op_id=str(oid),
+                    channel=channel,
+                    cbase=cbase,
+                    messages=responses,
+                    reply_messages=[r for r in reply_msgs if r[1] is not None],
+                    servers=urls,
+                    auth=op_auth or auth,
+                    protocols=protocols,
+                    extra=extra,
+                    where=where,
+                )
+            )
 
-    # ------------------------------------------------------------------ 2.x
-    def _v2(self) -> None:
-        for cname, raw in self.dict_at("channels").items():
-            where = f"channels.{cname}"
+    # ------------------------------------------------------------------ 2.x and 1.x
+    def _publish_subscribe(self, v1: bool) -> None:
+        """The publish and subscribe operations of the 2.x channels (1.x: topics). In 1.x the operation *is*
+        the message (or {oneOf: [messages]}), with no traits, servers or security of its own."""
+        section, kind = ("topics", "topic") if v1 else ("channels", "channel")
+        base_topic = self.doc.get("baseTopic") if v1 and isinstance(self.doc.get("baseTopic"), str) else None
+        for name, raw in self.dict_at(section).items():
+            where = f"{section}.{name}"
             item, cbase, _ = self.res(raw, where=where)
             if not isinstance(item, dict):
-                self.issue(where, "skipped: channel is not an object")
+                self.issue(where, f"skipped: {kind} is not an object")
                 continue
             for act in ("publish", "subscribe"):
                 if act not in item:
                     continue
-                op, obase, _ = self.res(item[act], cbase, f"{where}.{act}")
+                op_where = f"{where}.{act}"
+                op, obase, _ = self.res(item[act], cbase, op_where)
                 if not isinstance(op, dict):
-                    self.issue(f"{where}.{act}", "skipped: operation is not an object")
+                    self.issue(op_where, "skipped: operation is not an object")
                     continue
-                op = self._apply_traits(op, obase, f"{where}.{act}")
-                msgs = self._op_messages(op.get("message"), obase, f"{where}.{act}.message")
-                server_names = [str(s) for s in item["servers"]] if isinstance(item.get("servers"), list) else None
-                urls, auth, protocols = self._server_facts(server_names)
-                op_auth = self._requirements(op.get("security"), f"{where}.{act}.security")
-                extra = {"asyncapi_version": self.version, "action": act, "channel": str(cname), "direction": _DIRECTION[act.upper()]}
-                self._add(_Operation(
-                    key=f"{act.upper()} {cname}", method=act.upper(), path=str(cname), op=op,
-                    op_id=op.get("operationId") if isinstance(op.get("operationId"), str) else None,
-                    channel=item, cbase=cbase, messages=msgs, reply_messages=[], servers=urls, auth=op_auth or auth,
-                    protocols=protocols, extra=extra, where=f"{where}.{act}",
-                ))
-
-    # ------------------------------------------------------------------ 1.x
-    def _v1(self) -> None:
-        base_topic = self.doc.get("baseTopic") if isinstance(self.doc.get("baseTopic"), str) else None
-        for tname, raw in self.dict_at("topics").items():
-            where = f"topics.{tname}"
-            item, tbase, _ = self.res(raw, where=where)
-            if not isinstance(item, dict):
-                self.issue(where, "skipped: topic is not an object")
-                continue
-            for act in ("publish", "subscribe"):
-                if act not in item:
-                    continue
-                op, obase, _ = self.res(item[act], tbase, f"{where}.{act}")
-                if not isinstance(op, dict):
-                    self.issue(f"{where}.{act}", "skipped: operation is not an object")
-                    continue
-                # in 1.x the operation *is* the message (or {oneOf: [messages]})
-                msgs = self._op_messages(op, obase, f"{where}.{act}", default_name=str(tname))
-                urls, auth, protocols = self._server_facts(None)
-                extra = {
+                extra: dict[str, Any] = {
                     "asyncapi_version": self.version,
                     "action": act,
-                    "topic": str(tname),
+                    kind: str(name),
                     "direction": _DIRECTION[act.upper()],
                 }
-                if base_topic:
-                    extra["baseTopic"] = base_topic
-                self._add(_Operation(
-                    key=f"{act.upper()} {tname}", method=act.upper(), path=str(tname), op=op, op_id=str(tname),
-                    channel=item, cbase=tbase, messages=msgs, reply_messages=[], servers=urls, auth=auth,
-                    protocols=protocols, extra=extra, where=f"{where}.{act}",
-                ))
+                if v1:
+                    msgs = self._op_messages(op, obase, op_where, default_name=str(name))
+                    urls, auth, protocols = self._server_facts(None)
+                    op_id: str | None = str(name)
+                    if base_topic:
+                        extra["baseTopic"] = base_topic
+                else:
+                    op = self._apply_traits(op, obase, op_where)
+                    msgs = self._op_messages(op.get("message"), obase, f"{op_where}.message")
+                    server_names = [str(s) for s in item["servers"]] if isinstance(item.get("servers"), list) else None
+                    urls, auth, protocols = self._server_facts(server_names)
+                    auth = self._requirements(op.get("security"), f"{op_where}.security") or auth
+                    op_id = op.get("operationId") if isinstance(op.get("operationId"), str) else None
+                self._add(
+                    _Operation(
+                        key=f"{act.upper()} {name}",
+                        method=act.upper(),
+                        path=str(name),
+                        op=op,
+                        op_id=op_id,
+                        channel=item,
+                        cbase=cbase,
+                        messages=msgs,
+                        reply_messages=[],
+                        servers=urls,
+                        auth=auth,
+                        protocols=protocols,
+                        extra=extra,
+                        where=op_where,
+                    )
+                )
 
     # ------------------------------------------------------------------ messages
     def _apply_traits(self, obj: dict[str, Any], base: str, where: str) -> dict[str, Any]:
@@ -706,10 +710,22 @@ class _DocParser:
             if isinstance(k, str) and k.startswith("x-"):
                 extra[k] = _jsonable(v)
         return Endpoint(
-            operation_key=o.key, method=o.method, path=o.path, operation_id=o.op_id,
-            summary=first_sentence(summary) if summary else None, description="\n\n".join(desc_parts) or None,
-            tags=tags, parameters=params, request_body=None, responses=responses, auth=o.auth, servers=o.servers,
-            examples=examples, deprecated=bool(op.get("deprecated")), source_path=self.path, extra=extra,
+            operation_key=o.key,
+            method=o.method,
+            path=o.path,
+            operation_id=o.op_id,
+            summary=first_sentence(summary) if summary else None,
+            description="\n\n".join(desc_parts) or None,
+            tags=tags,
+            parameters=params,
+            request_body=None,
+            responses=responses,
+            auth=o.auth,
+            servers=o.servers,
+            examples=examples,
+            deprecated=bool(op.get("deprecated")),
+            source_path=self.path,
+            extra=extra,
         )
 
     # ------------------------------------------------------------------ overview document

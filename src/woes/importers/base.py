@@ -7,11 +7,15 @@ and a malformed part is skipped with an `ImportIssue` while the rest is kept (pa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from woes.importers.records import AuthRequirement, Document, Endpoint
+
+TYPES_PER_DOCUMENT = 20  # type descriptions per narrative Document (GraphQL, gRPC, WSDL)
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -70,3 +74,30 @@ class Importer(Protocol):
 
     def parse(self, files: list[SourceFile], ctx: ImportContext) -> ImportResult:
         """Normalize the files; raise ImportError_ only when nothing at all can be read."""
+
+
+class DetectByBestFile:
+    """An importer as sure of a source as of its most likely file: `detect` is the best `score`."""
+
+    def detect(self, files: list[SourceFile]) -> float:
+        return max((self.score(f) for f in files), default=0.0)
+
+    def score(self, f: SourceFile) -> float:
+        """Confidence 0..1 that this one file is of the format."""
+        raise NotImplementedError
+
+
+def type_documents(
+    types: Sequence[_T], heading: str, name: Callable[[_T], str], markdown: Callable[[_T], list[str]], path: str
+) -> list[Document]:
+    """The type descriptions in Documents of TYPES_PER_DOCUMENT each, titled `{heading} {first} – {last}`,
+    at `{path}-1`, `{path}-2`, …; `markdown` gives one type's lines."""
+    docs = []
+    for number, start in enumerate(range(0, len(types), TYPES_PER_DOCUMENT), 1):
+        batch = types[start : start + TYPES_PER_DOCUMENT]
+        title = f"{heading} {name(batch[0])} – {name(batch[-1])}"
+        lines = [f"# {title}", ""]
+        for t in batch:
+            lines += markdown(t)
+        docs.append(Document(title=title, path=f"{path}-{number}", markdown="\n".join(lines)))
+    return docs

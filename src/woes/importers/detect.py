@@ -37,8 +37,10 @@ def _importers_in(module: object) -> list[Importer]:
     for name, obj in vars(module).items():
         if not isinstance(obj, type) or name.startswith("_") or obj.__module__ != getattr(module, "__name__", None):
             continue
-        if isinstance(getattr(obj, "format", None), str) and callable(getattr(obj, "detect", None)) and callable(
-            getattr(obj, "parse", None)
+        if (
+            isinstance(getattr(obj, "format", None), str)
+            and callable(getattr(obj, "detect", None))
+            and callable(getattr(obj, "parse", None))
         ):
             try:
                 found.append(obj())
@@ -107,7 +109,9 @@ def detect_format(files: list[SourceFile]) -> tuple[str, float]:
     if not ranked or ranked[0][1] < MIN_CONFIDENCE:
         names = ", ".join(f.path for f in files[:5]) + (" …" if len(files) > 5 else "")
         tried = ", ".join(fmt for fmt, _ in ranked) or "no importer is installed"
-        raise ImportError_(f"could not detect the format: no importer recognised {names} (tried {tried}); set the type explicitly")
+        raise ImportError_(
+            f"could not detect the format: no importer recognised {names} (tried {tried}); set the type explicitly"
+        )
     best_fmt, best = ranked[0]
     tied = [fmt for fmt, score in ranked[1:] if abs(score - best) < 1e-9]
     if tied:

@@ -77,14 +77,21 @@ def record(ep: ParsedEndpoint) -> dict[str, Any]:
     is redacted (`_plain`, `_text`): a key pasted into a spec's example or description is not stored,
     indexed, shown or cited."""
     return {
-        "operation_key": ep.operation_key[:600], "method": ep.method, "path": (ep.path or "")[:600] or None,
-        "operation_id": (ep.operation_id or "")[:300] or None, "summary": _text(ep.summary),
-        "description": _text(ep.description), "tags": [_redacted(t)[:100] for t in ep.tags][:20],
+        "operation_key": ep.operation_key[:600],
+        "method": ep.method,
+        "path": (ep.path or "")[:600] or None,
+        "operation_id": (ep.operation_id or "")[:300] or None,
+        "summary": _text(ep.summary),
+        "description": _text(ep.description),
+        "tags": [_redacted(t)[:100] for t in ep.tags][:20],
         "parameters": [_clean(p) for p in ep.parameters],
         "request_body": _clean(ep.request_body) if ep.request_body else None,
-        "responses": [_clean(r) for r in ep.responses], "auth": [_clean(a) for a in ep.auth],
-        "servers": [_redacted(u) for u in ep.servers[:10]], "examples": [_clean(e) for e in ep.examples][:10],
-        "extra": _clean(ep.extra), "deprecated": bool(ep.deprecated),
+        "responses": [_clean(r) for r in ep.responses],
+        "auth": [_clean(a) for a in ep.auth],
+        "servers": [_redacted(u) for u in ep.servers[:10]],
+        "examples": [_clean(e) for e in ep.examples][:10],
+        "extra": _clean(ep.extra),
+        "deprecated": bool(ep.deprecated),
     }
 
 
@@ -172,8 +179,10 @@ def markdown(rec: dict[str, Any]) -> str:
                 desc = (desc + " One of: " + _enum(p["enum"])).strip()
             if p.get("default") not in (None, ""):
                 desc = (desc + f" Default: `{p['default']}`.").strip()
-            out.append(f"| `{p['name']}` | {p.get('location', '')} | {_cell(p.get('type'))} | "
-                       f"{'yes' if p.get('required') else 'no'} | {desc} |")
+            out.append(
+                f"| `{p['name']}` | {p.get('location', '')} | {_cell(p.get('type'))} | "
+                f"{'yes' if p.get('required') else 'no'} | {desc} |"
+            )
         out.append("")
     body = rec.get("request_body")
     if body:
@@ -218,7 +227,7 @@ def example_request(rec: dict[str, Any]) -> tuple[str, str] | None:
             lines.append("  -H 'Authorization: Bearer $TOKEN'")
             break
         if a.get("type") == "basic":
-            lines.append("  -u \"$USER:$PASSWORD\"")
+            lines.append('  -u "$USER:$PASSWORD"')
             break
         if a.get("type") == "api_key" and a.get("location") == "header" and a.get("parameter"):
             lines.append(f"  -H '{a['parameter']}: $API_KEY'")
@@ -230,15 +239,19 @@ def example_request(rec: dict[str, Any]) -> tuple[str, str] | None:
         if "form" in ctype:
             lines += [f"  -d '{f['name']}=…'" for f in required[:8]]
         else:
-            lines.append("  -H 'Content-Type: application/json' -d '" +
-                         json.dumps({f["name"]: "…" for f in required[:8]}) + "'")
+            lines.append("  -H 'Content-Type: application/json' -d '" + json.dumps({f["name"]: "…" for f in required[:8]}) + "'")
     return "bash", " \\\n".join(lines)
 
 
 def search_text(rec: dict[str, Any]) -> str:
     """Everything findable about an endpoint, for the lexical index."""
-    parts = [rec["operation_key"], rec.get("operation_id") or "", rec.get("summary") or "", " ".join(rec.get("tags") or []),
-             rec.get("description") or ""]
+    parts = [
+        rec["operation_key"],
+        rec.get("operation_id") or "",
+        rec.get("summary") or "",
+        " ".join(rec.get("tags") or []),
+        rec.get("description") or "",
+    ]
     for p in rec.get("parameters") or []:
         parts += [p["name"], p.get("description") or "", " ".join(map(str, p.get("enum") or []))]
     body = rec.get("request_body") or {}

@@ -45,7 +45,7 @@ from graphql.language import ast as gast
 from graphql.pyutils import Undefined
 from graphql.validation.validate import validate_sdl
 
-from .base import ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
+from .base import DetectByBestFile, ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile, type_documents
 from .records import Document, Endpoint, Example, Field, Parameter, RequestBody, Response
 from .schema_fields import first_sentence
 
@@ -60,7 +60,6 @@ _ROOT_HINT = re.compile(r"^\s*(?:extend\s+)?(?:type\s+(?:Query|Mutation|Subscrip
 _DEF_KEYWORDS = {"type", "interface", "input", "enum", "union", "scalar", "schema", "directive", "extend"}
 _BUILTIN_SCALARS = {"String", "Int", "Float", "Boolean", "ID"}
 
-TYPES_PER_DOCUMENT = 20
 MAX_RESPONSE_FIELDS = 400
 MAX_REQUEST_FIELDS = 300
 MAX_SDL_ISSUES = 50
@@ -74,24 +73,20 @@ def _looks_like_sdl(head: str) -> bool:
     return (defs >= 1 and _ROOT_HINT.search(head) is not None) or defs >= 3
 
 
-class GraphQLImporter:
+class GraphQLImporter(DetectByBestFile):
     format = "graphql"
 
     # ---------------------------------------------------------------- detect
-    def detect(self, files: list[SourceFile]) -> float:
-        best = 0.0
-        for f in files:
-            name = f.path.lower()
-            head = f.data[:8192].decode("utf-8", errors="replace")
-            if name.endswith(".json") or head.lstrip().startswith("{"):
-                if '"__schema"' in head:
-                    best = max(best, 0.95)
-                continue
-            if name.endswith(SDL_EXTENSIONS):
-                best = max(best, 0.95 if _SDL_HINT.search(head) else 0.6)
-            elif not name.endswith(_NOT_SDL_EXTENSIONS) and _looks_like_sdl(head):
-                best = max(best, 0.75 if _ROOT_HINT.search(head) else 0.6)
-        return best
+    def score(self, f: SourceFile) -> float:
+        name = f.path.lower()
+        head = f.data[:8192].decode("utf-8", errors="replace")
+        if name.endswith(".json") or head.lstrip().startswith("{"):
+            return 0.95 if '"__schema"' in head else 0.0
+        if name.endswith(SDL_EXTENSIONS):
+            return 0.95 if _SDL_HINT.search(head) else 0.6
+        if not name.endswith(_NOT_SDL_EXTENSIONS) and _looks_like_sdl(head):
+            return 0.75 if _ROOT_HINT.search(head) else 0.6
+        return 0.0
 
     # ---------------------------------------------------------------- parse
     def parse(self, files: list[SourceFile], ctx: ImportContext) -> ImportResult:
@@ -407,13 +402,7 @@ class GraphQLImporter:
             types.append(t)
         enums = [t for n, t in sorted(schema.type_map.items()) if isinstance(t, GraphQLEnumType) and not n.startswith("__")]
         for label, group in (("types", types), ("enums", enums)):
-            for i in range(0, len(group), TYPES_PER_DOCUMENT):
-                batch = group[i : i + TYPES_PER_DOCUMENT]
-                title = f"GraphQL {label}: {batch[0].name} – {batch[-1].name}"
-                md = [f"# {title}", ""]
-                for t in batch:
-                    md += _type_markdown(t)
-                docs.append(Document(title=title, path=f"{path}#{label}-{i // TYPES_PER_DOCUMENT + 1}", markdown="\n".join(md)))
+            docs += type_documents(group, f"GraphQL {label}:", lambda t: t.name, _type_markdown, f"{path}#{label}")
         return docs
 
 

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .base import ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
+from .base import DetectByBestFile, ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile, type_documents
 from .records import AuthRequirement, Document, Endpoint, Example, Field, Parameter, RequestBody, Response
 from .schema_fields import first_sentence
 
@@ -55,7 +55,6 @@ WELL_KNOWN = {
 HTTP_VERBS = ("get", "put", "post", "delete", "patch")
 MAX_FIELD_DEPTH = 3
 MAX_FIELDS = 400
-TYPES_PER_DOCUMENT = 20
 
 _TOKEN = re.compile(
     r"""
@@ -741,22 +740,20 @@ def _match_import(imp: str, paths: list[str]) -> str | None:
 # ---------------------------------------------------------------------- importer
 
 
-class GrpcImporter:
+class GrpcImporter(DetectByBestFile):
     format = "grpc"
 
-    def detect(self, files: list[SourceFile]) -> float:
-        best = 0.0
-        for f in files:
-            head = f.data[:16384].decode("utf-8", errors="replace")
-            has_syntax = re.search(r"^\s*(syntax|edition)\s*=\s*[\"'](proto[23]|\d{4})[\"']", head, re.M) is not None
-            has_service = re.search(r"^\s*service\s+\w+\s*\{", f.data[:262144].decode("utf-8", "replace"), re.M) is not None
-            if f.path.lower().endswith(".proto"):
-                best = max(best, 0.95 if has_service else 0.8)
-            elif has_syntax and has_service:
-                best = max(best, 0.9)
-            elif has_syntax and re.search(r"^\s*(message|package)\s+\w", head, re.M):
-                best = max(best, 0.6)
-        return best
+    def score(self, f: SourceFile) -> float:
+        head = f.data[:16384].decode("utf-8", errors="replace")
+        has_syntax = re.search(r"^\s*(syntax|edition)\s*=\s*[\"'](proto[23]|\d{4})[\"']", head, re.M) is not None
+        has_service = re.search(r"^\s*service\s+\w+\s*\{", f.data[:262144].decode("utf-8", "replace"), re.M) is not None
+        if f.path.lower().endswith(".proto"):
+            return 0.95 if has_service else 0.8
+        if has_syntax and has_service:
+            return 0.9
+        if has_syntax and re.search(r"^\s*(message|package)\s+\w", head, re.M):
+            return 0.6
+        return 0.0
 
     def parse(self, files: list[SourceFile], ctx: ImportContext) -> ImportResult:
         result = ImportResult(format=self.format)
@@ -1069,16 +1066,11 @@ class _Builder:
         types: list[PMessage | PEnum] = [self.reg.messages[m] for m in pf.messages if m in self.reg.messages] + [
             self.reg.enums[e] for e in pf.enums if e in self.reg.enums
         ]
-        for i in range(0, len(types), TYPES_PER_DOCUMENT):
-            batch = types[i : i + TYPES_PER_DOCUMENT]
-            title = f"{pf.package or pf.path}: messages and enums {batch[0].name} – {batch[-1].name}"
-            md = [f"# {title}", ""]
-            for t in batch:
-                md += _type_md(t)
-            text = "\n".join(md)
-            if len(text.encode()) > ctx.max_document_bytes:
-                text = text.encode()[: ctx.max_document_bytes].decode("utf-8", errors="ignore")
-            docs.append(Document(title=title, path=f"{pf.path}#types-{i // TYPES_PER_DOCUMENT + 1}", markdown=text))
+        heading = f"{pf.package or pf.path}: messages and enums"
+        for doc in type_documents(types, heading, lambda t: t.name, _type_md, f"{pf.path}#types"):
+            if len(doc.markdown.encode()) > ctx.max_document_bytes:
+                doc.markdown = doc.markdown.encode()[: ctx.max_document_bytes].decode("utf-8", errors="ignore")
+            docs.append(doc)
         return docs
 
 

@@ -232,7 +232,7 @@ def _tidy(markdown: str) -> str:
     while i < len(lines):
         if i in fences:
             out.append(lines[i].rstrip())
-            out.extend(lines[i + 1:fences[i].end])
+            out.extend(lines[i + 1 : fences[i].end])
             i, blank = fences[i].end, 0
             continue
         line = lines[i].rstrip()

@@ -18,7 +18,7 @@ import posixpath
 import re
 from typing import Any
 
-from woes.importers.base import ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
+from woes.importers.base import DetectByBestFile, ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
 from woes.importers.records import Document
 
 __all__ = ["JsonDocImporter", "json_to_markdown"]
@@ -133,27 +133,23 @@ def json_to_markdown(data: Any, title: str, limit: int = 2_000_000) -> tuple[str
     return "\n\n".join(parts).strip() + "\n", notes
 
 
-class JsonDocImporter:
+class JsonDocImporter(DetectByBestFile):
     format = "json"
 
-    def detect(self, files: list[SourceFile]) -> float:
-        best = 0.0
-        for f in files:
-            head = f.data[:65536].decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
-            if head[:1] not in ("{", "["):
-                continue
-            if _SPEC_MARKERS.search(f.data):
-                best = max(best, 0.05)
-                continue
-            score = 0.3 if f.path.lower().endswith(".json") else 0.2
-            try:
-                json.loads(f.data)
-                score += 0.05
-            except ValueError:
-                if len(f.data) <= 65536:
-                    score = 0.0
-            best = max(best, score)
-        return best
+    def score(self, f: SourceFile) -> float:
+        head = f.data[:65536].decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+        if head[:1] not in ("{", "["):
+            return 0.0
+        if _SPEC_MARKERS.search(f.data):
+            return 0.05
+        score = 0.3 if f.path.lower().endswith(".json") else 0.2
+        try:
+            json.loads(f.data)
+            score += 0.05
+        except ValueError:
+            if len(f.data) <= 65536:
+                score = 0.0
+        return score
 
     def parse(self, files: list[SourceFile], ctx: ImportContext) -> ImportResult:
         result = ImportResult(format=self.format)

@@ -87,7 +87,7 @@ def clean_markdown(text: str) -> str:
     i = 0
     while i < len(lines):
         if i in fences:  # code is kept as written
-            out.extend(lines[i:fences[i].end])
+            out.extend(lines[i : fences[i].end])
             i = fences[i].end
             continue
         cm = _CALLOUT.match(lines[i])
@@ -314,7 +314,9 @@ def _build_endpoint(sec: _Section, file: SourceFile, tag: str | None) -> Endpoin
             if responses:
                 responses[0].fields.extend(fields)
             else:
-                responses.append(Response(code="200", description=table.heading, content_types=["application/json"], fields=fields))
+                responses.append(
+                    Response(code="200", description=table.heading, content_types=["application/json"], fields=fields)
+                )
             continue
         for ct in ctypes:
             if ct not in body_types:
@@ -507,7 +509,9 @@ class MarkdownImporter:
                 _merge(by_key[endpoint.operation_key], endpoint)
                 continue
             if len(by_key) >= ctx.max_endpoints:
-                result.issues.append(ImportIssue(f"{f.path}:{line_no + 1}", f"more than {ctx.max_endpoints} endpoints; the rest were skipped"))
+                result.issues.append(
+                    ImportIssue(f"{f.path}:{line_no + 1}", f"more than {ctx.max_endpoints} endpoints; the rest were skipped")
+                )
                 break
             by_key[endpoint.operation_key] = endpoint
             result.endpoints.append(endpoint)

@@ -18,12 +18,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from woes.importers.base import ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
+from woes.importers.base import DetectByBestFile, ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
 from woes.importers.records import AuthRequirement, Document, Endpoint, Example, Field, Parameter, RequestBody, Response
 from woes.importers.refs import RefFailure, RefResolver, document_key
 from woes.importers.schema_fields import (
     MAX_FIELDS,
-    LoadError,
     RefError,
     clean_text,
     describe_type,
@@ -32,6 +31,7 @@ from woes.importers.schema_fields import (
     flatten_schema,
     gc_paused,
     json_safe,
+    load_roots,
     load_structured,
     truncate,
 )
@@ -65,18 +65,11 @@ class _Doc:
     servers: list[str]
 
 
-class OpenAPIImporter:
+class OpenAPIImporter(DetectByBestFile):
     format = "openapi"
 
     # -- detection ---------------------------------------------------------------------------------
-    def detect(self, files: list[SourceFile]) -> float:
-        best = 0.0
-        for f in files:
-            best = max(best, self._score(f))
-        return best
-
-    @staticmethod
-    def _score(f: SourceFile) -> float:
+    def score(self, f: SourceFile) -> float:
         low = f.path.lower()
         if not low.endswith((".json", ".yaml", ".yml")) and "." in posixpath.basename(low):
             ext_ok = False
@@ -103,35 +96,21 @@ class OpenAPIImporter:
 
     def _parse(self, files: list[SourceFile], ctx: ImportContext) -> ImportResult:
         result = ImportResult(format=self.format)
-        candidates = [f for f in files if self._score(f) >= 0.5]
+        candidates = [f for f in files if self.score(f) >= 0.5]
         if not candidates:
             structured = [f for f in files if f.path.lower().endswith((".json", ".yaml", ".yml"))]
             candidates = structured or (files[:1] if len(files) == 1 else [])
         if not candidates:
             raise ImportError_("no OpenAPI document found: no JSON or YAML file with a top-level `openapi` or `swagger` key")
 
-        docs: dict[str, Any] = {}
-        roots: list[tuple[SourceFile, dict[str, Any]]] = []
-        errors: list[ImportError_] = []
-        for f in candidates:
-            key = document_key(f.path)
-            try:
-                doc = load_structured(f.text(), f.path)
-            except LoadError as exc:
-                errors.append(ImportError_(f"{f.path}: {exc.reason}", where=f.path))
-                continue
-            docs[key] = doc
-            problem = _root_problem(doc)
-            if problem:
-                errors.append(ImportError_(f"{f.path}: {problem}", where=f.path))
-                continue
-            roots.append((f, doc))
-        if not roots:
-            raise errors[0] if errors else ImportError_("no OpenAPI document found")
-        for err in errors:
-            if len(candidates) > 1:
-                result.issues.append(ImportIssue(where=err.where, reason=err.reason, severity="warning"))
+        docs: dict[str, Any] = {}  # every document that loads, a root or not: `$ref`s may name it
 
+        def load(f: SourceFile) -> Any:
+            key = document_key(f.path)
+            docs[key] = load_structured(f.text(), f.path)
+            return docs[key]
+
+        roots = load_roots(candidates, load, _root_problem, result.issues)
         resolver = RefResolver(files, ctx, result.issues, documents=docs)
         seen_schemes: set[str] = set()
         for f, doc in sorted(roots, key=lambda r: r[0].path):
@@ -748,7 +727,9 @@ def _ordered_media(content: dict[str, Any]) -> list[tuple[str, Any]]:
     return sorted(items, key=rank)
 
 
-def _content_fields(content: dict[str, Any], base: str, resolver: RefResolver, budget: int, mode: str) -> tuple[list[Field], bool]:
+def _content_fields(
+    content: dict[str, Any], base: str, resolver: RefResolver, budget: int, mode: str
+) -> tuple[list[Field], bool]:
     for _mime, media in _ordered_media(content):
         if isinstance(media, dict) and media.get("schema") is not None:
             fields, truncated = flatten_schema(

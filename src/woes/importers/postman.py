@@ -12,20 +12,21 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from woes.importers.base import ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
+from woes.importers.base import DetectByBestFile, ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
 from woes.importers.records import AuthRequirement, Document, Endpoint, Example, Field, Parameter, RequestBody, Response
 from woes.importers.schema_fields import (
     EXAMPLE_MAX_CHARS,
     MAX_FIELDS,
-    LoadError,
     clean_text,
     dump_example,
     fields_from_value,
     gc_paused,
     is_credential_name,
+    load_roots,
     load_structured,
     redact_credentials,
     truncate,
@@ -65,15 +66,11 @@ def _is_http_url(value: Any) -> bool:
     return isinstance(value, str) and bool(re.match(r"^https?://[^\s/]+", value.strip()))
 
 
-class PostmanImporter:
+class PostmanImporter(DetectByBestFile):
     format = "postman"
 
     # -- detection ---------------------------------------------------------------------------------
-    def detect(self, files: list[SourceFile]) -> float:
-        return max((self._score(f) for f in files), default=0.0)
-
-    @staticmethod
-    def _score(f: SourceFile) -> float:
+    def score(self, f: SourceFile) -> float:
         text = f.text().lstrip("\ufeff")
         if text.lstrip("\ufeff \t\r\n")[:1] != "{":
             return 0.0
@@ -96,35 +93,21 @@ class PostmanImporter:
 
     def _parse(self, files: list[SourceFile], ctx: ImportContext) -> ImportResult:
         result = ImportResult(format=self.format)
-        candidates = [f for f in files if self._score(f) >= 0.5] or (files[:1] if len(files) == 1 else [])
+        candidates = [f for f in files if self.score(f) >= 0.5] or (files[:1] if len(files) == 1 else [])
         if not candidates:
             raise ImportError_("no Postman collection found (a v2.0/v2.1 collection JSON with `info` and `item`)")
-        collections: list[tuple[SourceFile, dict[str, Any]]] = []
-        errors: list[ImportError_] = []
-        for f in candidates:
-            try:
-                doc = load_structured(
-                    f.text(), f.path if f.path.lower().endswith((".json", ".yaml", ".yml")) else f.path + ".json"
-                )
-            except LoadError as exc:
-                errors.append(ImportError_(f"{f.path}: {exc.reason}", where=f.path))
-                continue
-            if isinstance(doc, dict) and isinstance(doc.get("collection"), dict) and "item" not in doc:
-                doc = doc["collection"]  # the Postman API wraps collections this way
-            problem = _collection_problem(doc)
-            if problem:
-                errors.append(ImportError_(f"{f.path}: {problem}", where=f.path))
-                continue
-            collections.append((f, doc))
-        if not collections:
-            raise errors[0]
-        if len(candidates) > 1:
-            for err in errors:
-                result.issues.append(ImportIssue(where=err.where, reason=err.reason, severity="warning"))
+        collections = load_roots(candidates, _load_collection, _collection_problem, result.issues)
         seen_auth: set[tuple[str, str]] = set()
         for f, doc in sorted(collections, key=lambda c: c[0].path):
             _Walker(f, doc, ctx, result, seen_auth).run()
         return result
+
+
+def _load_collection(f: SourceFile) -> Any:
+    doc = load_structured(f.text(), f.path if f.path.lower().endswith((".json", ".yaml", ".yml")) else f.path + ".json")
+    if isinstance(doc, dict) and isinstance(doc.get("collection"), dict) and "item" not in doc:
+        doc = doc["collection"]  # the Postman API wraps collections this way
+    return doc
 
 
 def _collection_problem(doc: Any) -> str | None:
@@ -141,17 +124,18 @@ def _collection_problem(doc: Any) -> str | None:
     return None
 
 
+@dataclass(eq=False)
 class _Walker:
-    def __init__(
-        self, f: SourceFile, doc: dict[str, Any], ctx: ImportContext, result: ImportResult, seen_auth: set[tuple[str, str]]
-    ) -> None:
-        self.f = f
-        self.doc = doc
-        self.ctx = ctx
-        self.result = result
-        self.seen_auth = seen_auth
-        self.variables = _url_variables(doc.get("variable"))
-        self.limit_hit = False
+    f: SourceFile
+    doc: dict[str, Any]
+    ctx: ImportContext
+    result: ImportResult
+    seen_auth: set[tuple[str, str]]
+    variables: dict[str, str] = field(init=False)
+    limit_hit: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        self.variables = _url_variables(self.doc.get("variable"))
 
     def run(self) -> None:
         info = self.doc["info"]

@@ -9,28 +9,38 @@ from typing import Any
 
 
 @dataclass
-class Parameter:
-    name: str
-    location: str  # path | query | header | cookie | body | field | argument | metadata
+class _Described:
+    """What a parameter and a field both tell after their name (and a parameter's location)."""
+
     type: str | None = None
     required: bool = False
     description: str | None = None
     enum: list[Any] | None = None
     default: Any = None
     deprecated: bool = False
+
+
+# A dataclass takes its bases' fields in reverse MRO order: with the key class last among the bases,
+# `name` (and a parameter's `location`) come before the `_Described` fields, the order they are stored in.
+@dataclass
+class _ParameterKey:
+    name: str
+    location: str  # path | query | header | cookie | body | field | argument | metadata
 
 
 @dataclass
-class Field:
-    """A schema field flattened to a dotted path (`customer.address.city`, `items[].price`)."""
-
+class _FieldKey:
     name: str
-    type: str | None = None
-    required: bool = False
-    description: str | None = None
-    enum: list[Any] | None = None
-    default: Any = None
-    deprecated: bool = False
+
+
+@dataclass
+class Parameter(_Described, _ParameterKey):
+    """A parameter of an operation, with where it is sent (`location`)."""
+
+
+@dataclass
+class Field(_Described, _FieldKey):
+    """A schema field flattened to a dotted path (`customer.address.city`, `items[].price`)."""
 
 
 @dataclass

@@ -160,9 +160,7 @@ class RefResolver:
         try:
             data = self.ctx.fetch(url)
         except Exception as exc:  # the fetch policy refused it, or the fetch failed
-            raise failure(
-                f"remote $ref could not be fetched: {url}: {clean_text(str(exc)) or type(exc).__name__}"
-            ) from None
+            raise failure(f"remote $ref could not be fetched: {url}: {clean_text(str(exc)) or type(exc).__name__}") from None
         text = data if isinstance(data, str) else bytes(data).decode("utf-8", errors="replace")
         if len(data) > MAX_REMOTE_DOCUMENT_BYTES:
             raise failure(f"remote $ref refused: {url} (larger than {MAX_REMOTE_DOCUMENT_BYTES} bytes)")

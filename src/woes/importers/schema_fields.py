@@ -1,5 +1,5 @@
 """Helpers shared by the spec importers: text sanitizing, JSON-safe values, example serialization,
-credential-looking names, and the JSON-Schema flattener (schema -> dotted `Field` list).
+credential-looking names, JSON/YAML loading, and the JSON-Schema flattener (schema -> dotted `Field` list).
 
 The flattener never resolves a `$ref` itself: it is handed a `deref(node, base)` callable (the importer's
 own resolver, which enforces the remote-fetch policy). It walks breadth first so that, when the field
@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from woes.importers.base import ImportError_, ImportIssue, SourceFile
 from woes.importers.records import Field
 
 MAX_DEPTH = 5  # dotted levels: a.b.c.d.e
@@ -633,3 +634,32 @@ def load_structured(text: str, path: str = "") -> Any:
             raise LoadError(json_error or f"invalid YAML: {exc}") from None
         except RecursionError:
             raise LoadError("invalid YAML: nested too deeply") from None
+
+
+def load_roots(
+    files: list[SourceFile],
+    load: Callable[[SourceFile], Any],
+    problem: Callable[[Any], str | None],
+    issues: list[ImportIssue],
+) -> list[tuple[SourceFile, Any]]:
+    """The (file, document) pairs of the files (at least one) that `load` reads (else LoadError) and in
+    whose document `problem` finds nothing wrong (None). When no file is left, the first failure is raised;
+    else each failure is a warning in `issues` (when there were several files)."""
+    roots: list[tuple[SourceFile, Any]] = []
+    errors: list[ImportError_] = []
+    for f in files:
+        try:
+            doc = load(f)
+        except LoadError as exc:
+            errors.append(ImportError_(f"{f.path}: {exc.reason}", where=f.path))
+            continue
+        reason = problem(doc)
+        if reason:
+            errors.append(ImportError_(f"{f.path}: {reason}", where=f.path))
+            continue
+        roots.append((f, doc))
+    if not roots:
+        raise errors[0]
+    if len(files) > 1:
+        issues.extend(ImportIssue(where=e.where, reason=e.reason, severity="warning") for e in errors)
+    return roots

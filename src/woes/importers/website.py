@@ -24,6 +24,7 @@ __all__ = ["WebsiteImporter", "crawl_files", "skipped_to_issues"]
 
 # The crawl result (woes.sources.crawl.crawl makes it; the importer reads it).
 
+
 @dataclass
 class Page:
     url: str
@@ -47,6 +48,7 @@ class CrawlResult:
     skipped_not_listed: int = 0  # skipped URLs beyond MAX_SKIPPED (counted, not listed)
     bytes_fetched: int = 0
     elapsed_ms: int = 0
+
 
 HTML_EXTENSIONS = (".html", ".htm", ".xhtml")
 MARKDOWN_EXTENSIONS = (".md", ".markdown", ".mdx")
@@ -115,7 +117,9 @@ class WebsiteImporter:
                 continue
             doc.markdown, cut = _cap(doc.markdown, ctx.max_document_bytes)
             if cut:
-                result.issues.append(ImportIssue(f.path, f"page larger than {ctx.max_document_bytes} bytes; truncated", "warning"))
+                result.issues.append(
+                    ImportIssue(f.path, f"page larger than {ctx.max_document_bytes} bytes; truncated", "warning")
+                )
             result.documents.append(doc)
         if not result.documents:
             raise ImportError_("no readable page: every file was empty or could not be converted")
@@ -146,7 +150,9 @@ class WebsiteImporter:
         for page in crawl.pages:
             markdown, cut = _cap(page.markdown, ctx.max_document_bytes)
             if cut:
-                result.issues.append(ImportIssue(page.url, f"page larger than {ctx.max_document_bytes} bytes; truncated", "warning"))
+                result.issues.append(
+                    ImportIssue(page.url, f"page larger than {ctx.max_document_bytes} bytes; truncated", "warning")
+                )
             if markdown.strip():
                 result.documents.append(Document(title=page.title or _url_title(page.url), path=page.url, markdown=markdown))
         if crawl.pages:

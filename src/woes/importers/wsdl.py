@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
-from .base import ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile
+from .base import DetectByBestFile, ImportContext, ImportError_, ImportIssue, ImportResult, SourceFile, type_documents
 from .records import Document, Endpoint, Example, Field, RequestBody, Response
 from .schema_fields import first_sentence
 
@@ -37,7 +37,6 @@ ENV12 = "http://www.w3.org/2003/05/soap-envelope"
 
 MAX_DEPTH = 4
 MAX_FIELDS = 400
-TYPES_PER_DOCUMENT = 20
 
 _SAMPLE = {
     "string": "string", "normalizedString": "string", "token": "string", "anyURI": "http://example.com",
@@ -156,20 +155,18 @@ class _Index:
         return matches[0] if len(matches) == 1 else None
 
 
-class WsdlImporter:
+class WsdlImporter(DetectByBestFile):
     format = "wsdl"
 
-    def detect(self, files: list[SourceFile]) -> float:
-        best = 0.0
-        for f in files:
-            head = f.data[:8192].replace(b"\x00", b"").decode("utf-8", errors="replace")
-            has_ns = WSDL11 in head or WSDL20 in head
-            root = re.search(r"<(?:[\w.-]+:)?(definitions|description)[\s>]", head)
-            if f.path.lower().endswith(".wsdl"):
-                best = max(best, 0.95 if (has_ns or root) else 0.7)
-            elif has_ns and root:
-                best = max(best, 0.9)
-        return best
+    def score(self, f: SourceFile) -> float:
+        head = f.data[:8192].replace(b"\x00", b"").decode("utf-8", errors="replace")
+        has_ns = WSDL11 in head or WSDL20 in head
+        root = re.search(r"<(?:[\w.-]+:)?(definitions|description)[\s>]", head)
+        if f.path.lower().endswith(".wsdl"):
+            return 0.95 if (has_ns or root) else 0.7
+        if has_ns and root:
+            return 0.9
+        return 0.0
 
     def parse(self, files: list[SourceFile], ctx: ImportContext) -> ImportResult:
         result = ImportResult(format=self.format)
@@ -206,20 +203,23 @@ class WsdlImporter:
         return result
 
 
+@dataclass(eq=False)
 class _WsdlReader:
-    def __init__(
-        self, path: str, root: etree._Element, files: dict[str, SourceFile], ctx: ImportContext, result: ImportResult
-    ) -> None:
-        self.path = path
-        self.root = root
-        self.files = files
-        self.ctx = ctx
-        self.result = result
-        self.idx = _Index()
-        self.version = "2.0" if _ns(root.tag) == WSDL20 else "1.1"
+    path: str
+    root: etree._Element
+    files: dict[str, SourceFile]
+    ctx: ImportContext
+    result: ImportResult
+    idx: _Index = field(default_factory=_Index, init=False)
+    version: str = field(init=False)  # "1.1" | "2.0"
+    W: str = field(init=False)  # the WSDL namespace of that version
+    tns: str | None = field(init=False)
+    loaded: set[str] = field(default_factory=set, init=False)
+
+    def __post_init__(self) -> None:
+        self.version = "2.0" if _ns(self.root.tag) == WSDL20 else "1.1"
         self.W = WSDL20 if self.version == "2.0" else WSDL11
-        self.tns = root.get("targetNamespace")
-        self.loaded: set[str] = set()
+        self.tns = self.root.get("targetNamespace")
 
     def issue(self, where: str, reason: str, severity: str = "error") -> None:
         self.result.issues.append(ImportIssue(where=where, reason=reason, severity=severity))
@@ -764,12 +764,10 @@ class _WsdlReader:
             summary=first_sentence(doc),
             description="\n\n".join(desc_parts) or None,
             tags=[pt_name],
-            parameters=[],
             request_body=request_body,
             responses=responses,
             servers=servers,
             examples=examples,
-            deprecated=False,
             source_path=self.path,
             extra=extra,
         )
@@ -889,27 +887,27 @@ class _WsdlReader:
             lines.append("")
         docs.append(Document(title=f"{name}: service overview", path=f"{self.path}#overview", markdown="\n".join(lines)))
         named = sorted(((k, v) for k, v in self.idx.types.items() if _local(v.el.tag) == "complexType"), key=lambda kv: kv[0][1])
-        for i in range(0, len(named), TYPES_PER_DOCUMENT):
-            batch = named[i : i + TYPES_PER_DOCUMENT]
-            title = f"{name}: XML schema types {batch[0][0][1]} – {batch[-1][0][1]}"
-            md = [f"# {title}", ""]
-            for (_, tname), item in batch:
-                fields: list[Field] = []
-                self._type_content(item.el, item, "", MAX_DEPTH, {tname}, fields)  # one level only
-                md += [f"## {tname}", ""]
-                d = _xsd_doc(item.el)
-                if d:
-                    md += [d, ""]
-                for f in fields:
-                    req = "required" if f.required else "optional"
-                    md.append(
-                        f"- `{f.name}` ({f.type or '?'}, {req})"
-                        + (f" — one of {', '.join(f.enum)}" if f.enum else "")
-                        + (f" — {f.description}" if f.description else "")
-                    )
-                md.append("")
-            docs.append(Document(title=title, path=f"{self.path}#types-{i // TYPES_PER_DOCUMENT + 1}", markdown="\n".join(md)))
+        docs += type_documents(named, f"{name}: XML schema types", lambda kv: kv[0][1], self._type_markdown, f"{self.path}#types")
         return docs
+
+    def _type_markdown(self, named: tuple[tuple[str | None, str], _SchemaItem]) -> list[str]:
+        """A named complex type's section of the types Documents: its description and first-level fields."""
+        (_, tname), item = named
+        fields: list[Field] = []
+        self._type_content(item.el, item, "", MAX_DEPTH, {tname}, fields)  # one level only
+        md = [f"## {tname}", ""]
+        d = _xsd_doc(item.el)
+        if d:
+            md += [d, ""]
+        for f in fields:
+            req = "required" if f.required else "optional"
+            md.append(
+                f"- `{f.name}` ({f.type or '?'}, {req})"
+                + (f" — one of {', '.join(f.enum)}" if f.enum else "")
+                + (f" — {f.description}" if f.description else "")
+            )
+        md.append("")
+        return md
 
 
 def _xml_escape(s: str) -> str:
