@@ -51,7 +51,7 @@ def create_conversation(body: schemas.ConversationCreate, p: Write, db: WriteDB)
     return _view(db, service.do_create_conversation(db, p.workspace_id, body, p))
 
 
-@router.get("/{conversation_id}", response_model=schemas.ConversationOut)
+@router.get("/{conversation_id}", response_model=schemas.ConversationOut, summary="Get a conversation")
 @fast_read
 def get_conversation(conversation_id: uuid.UUID, p: Read, db: ReadDB) -> dict:
     return _view(db, service.get_conversation(db, p.workspace_id, conversation_id))

@@ -387,21 +387,11 @@ class _DocParser:
             if reply_addr or reply_msgs:
                 extra["reply"] = {"address": reply_addr, "messages": [n for n, _, _ in reply_msgs if n]}
             self._add(
-                _Operation(
-                    key=f"{action.upper()} {name}",
-                    method=action.upper(),
-                    path=name,
-                    op=op,
-                    op_id=str(oid),
-                    channel=channel,
-                    cbase=cbase,
-                    messages=responses,
-                    reply_messages=[r for r in reply_msgs if r[1] is not None],
-                    servers=urls,
-                    auth=op_auth or auth,
-                    protocols=protocols,
-                    extra=extra,
-                    where=where,
+                _Operation(  # fmt: skip
+                    key=f"{action.upper()} {name}", method=action.upper(), path=name, op=op, op_id=str(oid),
+                    channel=channel, cbase=cbase, messages=responses,
+                    reply_messages=[r for r in reply_msgs if r[1] is not None], servers=urls, auth=op_auth or auth,
+                    protocols=protocols, extra=extra, where=where,
                 )
             )
 
