@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import threading
-
 import httpx
 import pytest
 from support.live_server import serving
+from support.sse import StreamReader
 from support.waiting import wait_for
 
 from woes.app import create_app
@@ -17,33 +15,6 @@ from woes.app import create_app
 def live_server(settings, runtime):
     with serving(create_app(settings, runtime, background=True, migrate=False)) as base:
         yield base
-
-
-class StreamReader(threading.Thread):
-    def __init__(self, url: str, headers: dict[str, str]) -> None:
-        super().__init__(daemon=True)
-        self.url, self.headers = url, headers
-        self.events: list[dict] = []
-        self.ids: list[str] = []
-        self.connected = threading.Event()
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        with httpx.Client(timeout=httpx.Timeout(5, read=30)) as c, c.stream("GET", self.url, headers=self.headers) as r:
-            assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
-            self.connected.set()
-            current: dict[str, str] = {}
-            for line in r.iter_lines():
-                if self.stop.is_set():
-                    return
-                if line == "":
-                    if "data" in current:
-                        self.events.append(json.loads(current["data"]))
-                        self.ids.append(current.get("id", ""))
-                    current = {}
-                elif not line.startswith(":") and ":" in line:
-                    k, _, v = line.partition(":")
-                    current[k] = v.lstrip()
 
 
 

@@ -4,13 +4,12 @@ into an operating brief, a coverage summary, cautions and suggestions: determini
 from __future__ import annotations
 
 import json
-import threading
-import time
 import uuid
 
 from conftest import make_key
 from convo_helpers import events_of
 from helpers import create_agent, create_source
+from support.jobs import run_jobs
 
 from woes.agents import learning
 from woes.jobs.registry import HANDLERS
@@ -70,22 +69,6 @@ paths:
       responses:
         "200": {{description: Gadgets.}}
 """
-
-
-def run_jobs(runtime) -> None:
-    """Run queued jobs to completion in this process, the way a worker would."""
-    stop = threading.Event()
-    worker = threading.Thread(target=runtime.queue.run_worker, args=(stop,), kwargs={"concurrency": 1}, daemon=True)
-    worker.start()
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if not [j for j in runtime.queue.list_jobs() if j.status in ("queued", "running")]:
-                break
-            time.sleep(0.1)
-    finally:
-        stop.set()
-        worker.join(30)
 
 
 def learn(client, ws, agent_id: str, headers=None):

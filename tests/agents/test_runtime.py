@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
 import uuid
 
 import pytest
@@ -16,6 +14,7 @@ from conftest import make_key
 from convo_helpers import conversation, events_of, message
 from helpers import create_agent, create_source
 from sqlalchemy import func, select
+from support.jobs import run_jobs
 from test_providers import make_api  # noqa: F401  (fixture: local fake OpenAI / Anthropic servers)
 
 from woes.agents.judging import EvidenceText, Judgement
@@ -257,7 +256,7 @@ def test_customer_message_secrets_stay_out_of_the_reply_trace_and_webhook_events
     conv = conversation(client, ws, agentId=agent["id"], assignee={"type": "agent", "id": agent["id"]})
     assert conv["handling"] == "agent"
     message(client, ws, conv["id"], f"Using {STRIPE_KEY} - how do I list widgets?")
-    run_jobs(runtime)
+    run_jobs(runtime, dispatch_events=True)
     runs = client.get(f"/api/v1/conversations/{conv['id']}/agent-runs", headers=ws.headers).json()["agentRuns"]
     assert runs and runs[0]["outcome"] == "answer"
     trace = client.get(f"/api/v1/agent-runs/{runs[0]['id']}/trace", headers=ws.headers).json()
@@ -301,25 +300,6 @@ def test_system_prompt_in_trace_only_for_agents_write(client, ws, agent):
 
 # ----------------------------------------------------------------------------- conversation flows
 
-def run_jobs(runtime, timeout: float = 60) -> None:
-    """Dispatch events (outbox consumers enqueue the reply job) and run queued jobs, as a server would."""
-    stop = threading.Event()
-    worker = threading.Thread(target=runtime.queue.run_worker, args=(stop,), kwargs={"concurrency": 1}, daemon=True)
-    worker.start()
-    try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            runtime.relay.dispatch_pending()
-            if not [j for j in runtime.queue.list_jobs() if j.status in ("queued", "running")]:
-                runtime.relay.dispatch_pending()
-                if not [j for j in runtime.queue.list_jobs() if j.status in ("queued", "running")]:
-                    break
-            time.sleep(0.05)
-    finally:
-        stop.set()
-        worker.join(30)
-
-
 def _assigned(client, ws, agent) -> dict:
     return conversation(client, ws, agentId=agent["id"], assignee={"type": "agent", "id": agent["id"]})
 
@@ -331,8 +311,8 @@ def _messages(client, ws, conv_id) -> list[dict]:
 def test_auto_reply_answers_a_customer_message_once(client, ws, runtime, agent):
     conv = _assigned(client, ws, agent)
     message(client, ws, conv["id"], "How do I create a green widget?")
-    run_jobs(runtime)
-    run_jobs(runtime)  # nothing more to do: decided once per message
+    run_jobs(runtime, dispatch_events=True)
+    run_jobs(runtime, dispatch_events=True)  # nothing more to do: decided once per message
     msgs = _messages(client, ws, conv["id"])
     replies = [m for m in msgs if m["author"]["type"] == "agent"]
     assert len(replies) == 1 and "POST /widgets" in replies[0]["body"]
@@ -344,7 +324,7 @@ def test_auto_reply_answers_a_customer_message_once(client, ws, runtime, agent):
 def test_handoff_moves_the_conversation_to_humans(client, ws, runtime, agent):
     conv = _assigned(client, ws, agent)
     message(client, ws, conv["id"], "How much does it cost per widget on the enterprise plan?")
-    run_jobs(runtime)
+    run_jobs(runtime, dispatch_events=True)
     after = client.get(f"/api/v1/conversations/{conv['id']}", headers=ws.headers).json()
     assert after["handling"] == "human" and after["assignee"] is None
     handed = events_of(runtime, ws.id, ["conversation.handed_off"])
@@ -354,7 +334,7 @@ def test_handoff_moves_the_conversation_to_humans(client, ws, runtime, agent):
     assert len(reply) == 1 and "teammate" in reply[0]["body"]
     # later customer messages are for the humans now: the agent stays quiet
     message(client, ws, conv["id"], "How do I list widgets?")
-    run_jobs(runtime)
+    run_jobs(runtime, dispatch_events=True)
     assert len([m for m in _messages(client, ws, conv["id"]) if m["author"]["type"] == "agent"]) == 1
 
 
@@ -362,7 +342,7 @@ def test_draft_mode_leaves_a_suggestion_an_operator_sends(client, ws, runtime, a
     client.patch(f"/api/v1/agents/{agent['id']}", json={"mode": "draft"}, headers=ws.headers).raise_for_status()
     conv = _assigned(client, ws, agent)
     message(client, ws, conv["id"], "How do I list archived widgets?")
-    run_jobs(runtime)
+    run_jobs(runtime, dispatch_events=True)
     assert not [m for m in _messages(client, ws, conv["id"]) if m["author"]["type"] == "agent"]
     drafts = client.get("/api/v1/drafts", params={"conversationId": conv["id"]}, headers=ws.headers).json()["drafts"]
     assert len(drafts) == 1 and drafts[0]["status"] == "pending" and drafts[0]["citations"]
@@ -377,16 +357,16 @@ def test_mode_off_and_human_handling_keep_the_agent_quiet(client, ws, runtime, a
     client.patch(f"/api/v1/agents/{agent['id']}", json={"mode": "off"}, headers=ws.headers).raise_for_status()
     conv = _assigned(client, ws, agent)
     message(client, ws, conv["id"], "How do I list widgets?")
-    run_jobs(runtime)
+    run_jobs(runtime, dispatch_events=True)
     assert client.get(f"/api/v1/conversations/{conv['id']}/agent-runs", headers=ws.headers).json()["agentRuns"] == []
 
 
 def test_follow_up_uses_the_previous_customer_turn(client, ws, runtime, agent):
     conv = _assigned(client, ws, agent)
     message(client, ws, conv["id"], "How do I list widgets that are archived?")
-    run_jobs(runtime)
+    run_jobs(runtime, dispatch_events=True)
     message(client, ws, conv["id"], "and 100 per page?")
-    run_jobs(runtime)
+    run_jobs(runtime, dispatch_events=True)
     runs = client.get(f"/api/v1/conversations/{conv['id']}/agent-runs", headers=ws.headers).json()["agentRuns"]
     assert len(runs) == 2 and runs[1]["outcome"] == "answer"
     assert runs[1]["citations"][0]["operationKey"] == "GET /widgets"

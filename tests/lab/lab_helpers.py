@@ -4,8 +4,6 @@ operation), a question bank with a secret in one question, and helpers to run qu
 from __future__ import annotations
 
 import json
-import threading
-import time
 from typing import Any
 
 SECRET = "sk_" + "live_" + "Zx8Qw3Er5Ty7Ui9Op1As2Df4"  # built in two parts so secret scanners stay quiet
@@ -81,22 +79,6 @@ BANK: list[dict[str, Any]] = [
 
 def bank_jsonl(bank: list[dict[str, Any]] | None = None) -> str:
     return "\n".join(json.dumps(q) for q in (BANK if bank is None else bank)) + "\n"
-
-
-def run_jobs(runtime) -> None:
-    """Run queued jobs (scans, lab runs) to completion in this process, the way a worker would."""
-    stop = threading.Event()
-    worker = threading.Thread(target=runtime.queue.run_worker, args=(stop,), kwargs={"concurrency": 1}, daemon=True)
-    worker.start()
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if not [j for j in runtime.queue.list_jobs() if j.status in ("queued", "running")]:
-                break
-            time.sleep(0.05)
-    finally:
-        stop.set()
-        worker.join(30)
 
 
 def create_source(client, ws, content: str = SPEC_V1) -> dict[str, Any]:

@@ -9,8 +9,9 @@ import uuid
 
 from conftest import all_database_text, make_key
 from convo_helpers import events_of
-from lab_helpers import BANK, SECRET, SPEC_V2, bank_jsonl, create_agent, create_source, run_jobs, start_lab_run
+from lab_helpers import BANK, SECRET, SPEC_V2, bank_jsonl, create_agent, create_source, start_lab_run
 from sqlalchemy import select
+from support.jobs import run_jobs
 
 from woes.jobs.registry import JobContext
 
