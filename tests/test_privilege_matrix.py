@@ -503,6 +503,51 @@ def _team_case(e: Env, method: str) -> None:
         e.expect(star, f"{method} another workspace's team", r, 404)
 
 
+IDENTITY_SECRET_HOLDINGS = ("workspace:write", "customers:read", "conversations:read")
+
+
+def case_rotate_identity_secret(e: Env) -> None:
+    """The widget identity secret proves any customer's identity (and so opens their live-chat history): it is
+    shown and rotated only for those who hold the workspace's settings and can read customers and conversations."""
+    for a in e.actors:
+        before = e.call(e.root, "GET", "/api/v1/workspace/identity-secret").json()["secret"]
+        allowed = holds_all(a, IDENTITY_SECRET_HOLDINGS)
+        r = e.call(a, "GET", "/api/v1/workspace/identity-secret")
+        if e.expect(a, "see the identity secret", r, 200 if allowed else 403):
+            e.check(r.json()["secret"] == before, f"{a.name}: saw another secret than the workspace's")
+        r = e.call(a, "POST", "/api/v1/workspace/identity-secret/rotate")
+        if e.expect(a, "rotate the identity secret", r, 200 if allowed else 403):
+            after = e.call(e.root, "GET", "/api/v1/workspace/identity-secret").json()["secret"]
+            e.check(r.json()["secret"] == after != before, f"{a.name}: rotation did not take effect")
+        else:
+            after = e.call(e.root, "GET", "/api/v1/workspace/identity-secret").json()["secret"]
+            e.check(after == before, f"{a.name}: a refused rotation changed the secret")
+
+
+def _live_chat_conversation(e: Env, ws: Any) -> tuple[str, str, str]:
+    """(conversation id, its history secret, the widget key) of a new widget conversation in `ws`."""
+    key = e.call(ws.headers, "POST", "/api/v1/widget-keys", json={"name": "matrix"}).json()["publicKey"]
+    r = e.call({"X-Woes-Public-Key": key}, "POST", "/api/widget/messages", json={"body": "hello"})
+    assert r.status_code == 201, r.text
+    return r.json()["conversationId"], r.json()["conversationSecret"], key
+
+
+def case_rotate_history_secret(e: Env) -> None:
+    """A new history secret reads the conversation: only for those who hold conversations:write."""
+    conv_id, _secret, key = _live_chat_conversation(e, e.ws)
+    foreign_id, _s, _k = _live_chat_conversation(e, e.other)
+    for a in e.actors:
+        allowed = holds(a, "conversations:write")
+        r = e.call(a, "POST", f"/api/v1/conversations/{conv_id}/history-secret/rotate")
+        if e.expect(a, "rotate a history secret", r, 200 if allowed else 403):
+            new = r.json()["conversationSecret"]
+            read = e.call({"X-Woes-Public-Key": key, "X-Woes-Conversation-Secret": new}, "GET",
+                          f"/api/widget/conversations/{conv_id}/messages")
+            e.check(read.status_code == 200, f"{a.name}: the rotated secret does not open the conversation")
+        r = e.call(a, "POST", f"/api/v1/conversations/{foreign_id}/history-secret/rotate")
+        e.expect(a, "rotate another workspace's history secret", r, 404 if allowed else 403)
+
+
 CASES: dict[tuple[str, str], Callable[[Env], None]] = {
     ("POST", "/api/v1/keys"): case_create_key,
     ("POST", "/api/v1/keys/{key_id}/rotate"): case_rotate_key,
@@ -519,6 +564,8 @@ CASES: dict[tuple[str, str], Callable[[Env], None]] = {
     ("POST", "/api/v1/teams"): lambda e: _team_case(e, "POST"),
     ("PATCH", "/api/v1/teams/{team_id}"): lambda e: _team_case(e, "PATCH"),
     ("DELETE", "/api/v1/teams/{team_id}"): lambda e: _team_case(e, "DELETE"),
+    ("POST", "/api/v1/workspace/identity-secret/rotate"): case_rotate_identity_secret,
+    ("POST", "/api/v1/conversations/{conversation_id}/history-secret/rotate"): case_rotate_history_secret,
 }
 
 # Routes that create, rotate or revoke a credential, or grant a role or a membership: by area, or by a

@@ -22,6 +22,7 @@ from woes.core.middleware import (
     RateLimitMiddleware,
     RequestContextMiddleware,
 )
+from woes.livechat.gate import WidgetCorsMiddleware, WidgetGate
 from woes.models import domain_modules
 from woes.runtime import Runtime
 
@@ -165,17 +166,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app = FastAPI(title="Woes", version=__version__, lifespan=lifespan, openapi_url="/api/v1/openapi.json",
                   docs_url="/api/v1/docs", redoc_url=None)
     app.state.runtime = runtime
+    app.state.widget_gate = WidgetGate(runtime)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
-    # Added innermost first: the request passes ClientAddress → RequestContext → BodyLimit → Auth → RateLimit
+    # Added innermost first: the request passes ClientAddress → RequestContext → WidgetCors → BodyLimit → Auth → RateLimit
     # → Idempotency.
     app.add_middleware(IdempotencyMiddleware, runtime=runtime, ttl_hours=settings.idempotency_ttl_hours)
     app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute, redis_url=settings.redis_url)
     app.add_middleware(AuthMiddleware, runtime=runtime)
     app.add_middleware(BodyLimitMiddleware, json_limit=settings.max_json_body_bytes, upload_limit=settings.max_upload_body_bytes)
+    app.add_middleware(WidgetCorsMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies)
     return app

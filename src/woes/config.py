@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     embedded_workers: int = Field(2, description="Job worker threads inside `woes serve` (0 disables).")
     job_lease_seconds: float = Field(30.0, description="Embedded queue: a claimed job is re-run if its lease expires.")
     rate_limit_per_minute: int = Field(600, description="Default requests/minute per API key or operator session.")
+    widget_ip_rate_limit_per_minute: int = Field(120, gt=0, description="Widget API requests/minute per client IP.")
+    widget_key_rate_limit_per_minute: int = Field(
+        6000, gt=0, description="Widget API requests/minute per widget public key (all its visitors together).")
+    widget_starts_per_hour: int = Field(30, gt=0, description="New widget conversations/hour per client IP.")
     max_json_body_bytes: int = Field(1024 * 1024, description="Request body limit for JSON (413 above it).")
     max_upload_body_bytes: int = Field(50 * 1024 * 1024, description="Request body limit for source uploads.")
     max_source_file_bytes: int = Field(

@@ -57,7 +57,7 @@ class PrincipalCache:
             self._data.clear()
 
     def on_event(self, envelope: dict[str, Any]) -> None:
-        if str(envelope.get("type", "")).startswith(("key.", "member.", "session.")):
+        if str(envelope.get("type", "")).startswith(("key.", "widget_key.", "member.", "session.")):
             self.invalidate()
 
 

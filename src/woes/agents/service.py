@@ -306,3 +306,26 @@ def forget_deleted_source(session: Session, workspace_id: uuid.UUID, source: Sou
             session.flush()
             agent_event(session, agent, "agent.updated", actor, changedFields=["sourceIds"], removedSourceId=gone)
 
+
+
+def default_agent_id(session: Session, workspace_id: uuid.UUID, channel: str) -> uuid.UUID | None:
+    """The agent that answers a new conversation on `channel` when nothing names one: the oldest agent that is
+    not off and lists the channel."""
+    for agent in session.scalars(select(Agent).where(Agent.workspace_id == workspace_id, Agent.mode != "off")
+                                 .order_by(Agent.created_at, Agent.id)):
+        if channel in (agent.channels or []):
+            return agent.id
+    return None
+
+
+def reply_citations(session: Session, workspace_id: uuid.UUID, message_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """The citations of the agent answers sent as these messages (directly or as an approved draft)."""
+    if not message_ids:
+        return {}
+    out: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for run in session.scalars(select(AgentRun).where(AgentRun.workspace_id == workspace_id,
+                                                      AgentRun.reply_message_id.in_(message_ids))):
+        out[run.reply_message_id] = list(run.citations or [])
+    for draft in session.scalars(select(Draft).where(Draft.workspace_id == workspace_id, Draft.message_id.in_(message_ids))):
+        out[draft.message_id] = list(draft.citations or [])  # an approved draft: the citations as approved
+    return out

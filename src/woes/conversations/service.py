@@ -210,6 +210,41 @@ def _set_status(conv: Conversation, status: str, waiting_on: str | None, now: da
 
 # -- state changes -----------------------------------------------------------------------------------
 
+def _new_conversation(session: Session, workspace_id: uuid.UUID, customer_id: uuid.UUID, *, channel: str, subject: str,
+                      priority: str | None, identity_source: str, agent_id: uuid.UUID | None, actor: Actor,
+                      external_id: str | None = None, assignee: AssigneeIn | None = None,
+                      custom_fields: dict[str, Any] | None = None, tags: list[str] | None = None) -> Conversation:
+    now = utcnow()
+    conv = Conversation(
+        workspace_id=workspace_id, customer_id=customer_id, channel=channel, status="open",
+        priority=priority_or_default(session, workspace_id, priority), subject=subject,
+        identity_source=identity_source, external_id=external_id, agent_id=agent_id,
+        handling="agent" if agent_id else "none",
+        assignee_type=assignee.type if assignee else None, assignee_id=assignee.id if assignee else None,
+        custom_fields={}, custom_field_sources={}, created_at=now, updated_at=now, last_message_at=now,
+    )
+    session.add(conv)
+    session.flush()
+    search.index_text(session, workspace_id, conv.id, conv.id, conv.subject)
+    if custom_fields:
+        _custom_fields(session, conv, custom_fields, "manual")
+    if tags:
+        _set_tags(session, conv, tags, actor)
+    _event(session, conv, "conversation.created", actor)
+    return conv
+
+
+def do_start_channel_conversation(session: Session, workspace_id: uuid.UUID, customer_id: uuid.UUID, *, channel: str,
+                                  subject: str, identity_source: str, agent_id: uuid.UUID | None, actor: Actor,
+                                  custom_fields: dict[str, Any] | None = None) -> Conversation:
+    """A conversation a customer starts on a channel (live chat, email, Discord): their profile is already
+    resolved by the channel; `agent_id` is the agent that answers first (None: the team)."""
+    if agent_id is not None and not ASSIGNEE_CHECKS.get("agent", lambda *_: False)(session, workspace_id, agent_id):
+        agent_id = None  # the agent was deleted meanwhile: the team answers
+    return _new_conversation(session, workspace_id, customer_id, channel=channel, subject=subject, priority=None,
+                             identity_source=identity_source, agent_id=agent_id, custom_fields=custom_fields, actor=actor)
+
+
 def do_create_conversation(session: Session, workspace_id: uuid.UUID, body: ConversationCreate, p: Principal) -> Conversation:
     if body.external_id is not None:
         existing = session.scalar(select(Conversation.id).where(Conversation.workspace_id == workspace_id,
@@ -220,24 +255,10 @@ def do_create_conversation(session: Session, workspace_id: uuid.UUID, body: Conv
     if body.agent_id is not None and not ASSIGNEE_CHECKS.get("agent", lambda *_: False)(session, workspace_id, body.agent_id):
         raise validation_error("agentId", "No agent with this id in the workspace.")
     customer = do_upsert_customer_by_reference(session, workspace_id, body.customer.id, body.customer.profile_fields(), p.actor)
-    now = utcnow()
-    conv = Conversation(
-        workspace_id=workspace_id, customer_id=customer.id, channel=body.channel, status="open",
-        priority=priority_or_default(session, workspace_id, body.priority), subject=body.subject,
-        identity_source="api", external_id=body.external_id, agent_id=body.agent_id,
-        handling="agent" if body.agent_id else "none",
-        assignee_type=body.assignee.type if body.assignee else None,
-        assignee_id=body.assignee.id if body.assignee else None,
-        custom_fields={}, custom_field_sources={}, created_at=now, updated_at=now, last_message_at=now,
-    )
-    session.add(conv)
-    session.flush()
-    search.index_text(session, workspace_id, conv.id, conv.id, conv.subject)
-    if body.custom_fields:
-        _custom_fields(session, conv, body.custom_fields, "manual")
-    if body.tags:
-        _set_tags(session, conv, body.tags, p.actor)
-    _event(session, conv, "conversation.created", p.actor)
+    conv = _new_conversation(session, workspace_id, customer.id, channel=body.channel, subject=body.subject,
+                             priority=body.priority, identity_source="api", agent_id=body.agent_id,
+                             external_id=body.external_id, assignee=body.assignee, custom_fields=body.custom_fields,
+                             tags=body.tags, actor=p.actor)
     if body.initial_message:
         m = body.initial_message
         do_add_message(session, workspace_id, conv.id, MessageCreate(body=m.body, role=m.role, attachment_ids=m.attachment_ids), p)
@@ -483,7 +504,7 @@ def _preview(body: str) -> str:
     return text if len(text) <= PREVIEW_LEN else text[: PREVIEW_LEN - 1] + "…"
 
 
-def _message_author(session: Session, conv: Conversation, body: MessageCreate, p: Principal) -> tuple[str, uuid.UUID | None]:
+def _message_author(session: Session, conv: Conversation, body: MessageCreate, p: Principal | None) -> tuple[str, uuid.UUID | None]:
     if body.role == "user":
         if body.author_type not in (None, "customer"):
             raise validation_error("authorType", "A user message is written by the customer.")
@@ -492,7 +513,7 @@ def _message_author(session: Session, conv: Conversation, body: MessageCreate, p
     if author_type == "customer":
         raise validation_error("authorType", "An assistant message is written by an operator or the agent.")
     if author_type == "operator":
-        if p.kind == "operator":
+        if p is not None and p.kind == "operator":
             return "operator", p.subject_id
         if body.author_id is not None and not ASSIGNEE_CHECKS["operator"](session, conv.workspace_id, body.author_id):
             raise validation_error("authorId", "No member with this id in the workspace.")
@@ -501,7 +522,11 @@ def _message_author(session: Session, conv: Conversation, body: MessageCreate, p
 
 
 def do_add_message(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.UUID, body: MessageCreate,
-                   p: Principal, *, actor: Actor | None = None) -> Message:
+                   p: Principal | None, *, actor: Actor | None = None) -> Message:
+    """A message on the conversation. `p` is the caller of the server API; a channel writing the customer's own
+    message passes None and the customer as `actor`."""
+    if p is None and (body.role != "user" or actor is None):
+        raise ValueError("only a customer message, with its actor, is written without a principal")
     conv = get_conversation(session, workspace_id, conversation_id)
     if conv.merged_into_id is not None:
         raise conflict("This conversation was merged; write to the conversation it was merged into.",
@@ -516,7 +541,7 @@ def do_add_message(session: Session, workspace_id: uuid.UUID, conversation_id: u
     now = utcnow()
     msg = Message(workspace_id=workspace_id, conversation_id=conv.id, role=body.role, author_type=author_type,
                   author_id=author_id, body=body.body, contains_secrets=contains_secret(body.body), channel=conv.channel,
-                  delivery_status=body.delivery_status or ("sent" if conv.channel == "api" else "queued"),
+                  delivery_status=body.delivery_status or ("sent" if conv.channel in ("api", "live-chat") else "queued"),
                   external_id=body.external_id, created_at=now)
     session.add(msg)
     session.flush()
@@ -536,7 +561,7 @@ def do_add_message(session: Session, workspace_id: uuid.UUID, conversation_id: u
         if conv.status == "open":
             status_changed = _set_status(conv, "waiting", "customer", now)
     session.flush()
-    actor = actor or p.actor
+    actor = actor or p.actor  # type: ignore[union-attr]  # p is None only with an actor (checked above)
     record_event(session, workspace_id=workspace_id, type="message.created", resource_type="message", resource_id=msg.id,
                  data={**message_views(session, [msg])[0], "conversationId": str(conv.id)}, actor=actor,
                  aggregate_id=conv.id)
@@ -605,3 +630,21 @@ def follow_tag_rename(session: Session, workspace_id: uuid.UUID, old: str, new: 
     session.flush()
 
 
+
+
+def do_mark_read_by_customer(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.UUID, actor: Actor) -> list[Message]:
+    """The customer has seen the conversation (a channel reported it): every reply to them not read yet is read now."""
+    get_conversation(session, workspace_id, conversation_id)
+    unread = list(session.scalars(select(Message).where(
+        Message.workspace_id == workspace_id, Message.conversation_id == conversation_id,
+        Message.author_type != "customer", Message.read_at.is_(None)).order_by(Message.created_at, Message.id).limit(500)))
+    now = utcnow()
+    for msg in unread:
+        msg.read_at = now
+    if unread:
+        session.flush()
+        for view in message_views(session, unread):
+            record_event(session, workspace_id=workspace_id, type="message.updated", resource_type="message",
+                         resource_id=view["id"], data={**view, "changedFields": ["readAt"]}, actor=actor,
+                         aggregate_id=conversation_id)
+    return unread

@@ -726,3 +726,73 @@ def do_delete_account(session: Session, workspace_id: uuid.UUID, account_id: uui
     session.flush()
     record_event(session, workspace_id=workspace_id, type="account.deleted", resource_type="account",
                  resource_id=account_id, data={**data, "unlinkedCustomerCount": unlinked}, actor=actor)
+
+
+# --- channel visitors (live chat) ---------------------------------------------------------------------
+
+VISITOR_PREFIX = "visitor:"
+
+
+def _identity_holder(session: Session, workspace_id: uuid.UUID, channel: str, value: str) -> uuid.UUID | None:
+    return session.scalar(select(CustomerIdentity.customer_id).where(
+        CustomerIdentity.workspace_id == workspace_id, CustomerIdentity.channel == channel, CustomerIdentity.value == value))
+
+
+def _link_if_free(session: Session, workspace_id: uuid.UUID, customer: Customer, channel: str, value: str,
+                  verified: bool, actor: Actor) -> None:
+    """Link the identity unless another customer holds it (then the two profiles stay apart for an operator to merge)."""
+    holder = _identity_holder(session, workspace_id, channel, value)
+    if holder is not None and holder != customer.id:
+        return
+    ident, status = _link_identity(session, workspace_id, customer, IdentityIn(channel=channel, value=value, verified=verified))
+    if status == "created":
+        _identity_linked_event(session, workspace_id, customer, ident, actor)
+
+
+def _verified_customer(session: Session, workspace_id: uuid.UUID, email: str, external_id: str | None) -> Customer | None:
+    """The profile a verified visitor is: by the external id their company signed, by a linked email identity, or
+    by the email of a profile the company made itself (one no widget visitor ever claimed)."""
+    if external_id is not None:
+        found = find_customer_by_external_id(session, workspace_id, external_id, for_update=True)
+        if found is not None:
+            return found
+    holder = _identity_holder(session, workspace_id, "email", email)
+    if holder is not None:
+        found = session.scalar(select(Customer).where(Customer.id == holder, Customer.workspace_id == workspace_id,
+                                                      Customer.merged_into_id.is_(None)))
+        if found is not None:
+            return found
+    claimed_by_visitors = select(CustomerIdentity.customer_id).where(
+        CustomerIdentity.workspace_id == workspace_id, CustomerIdentity.channel == "live-chat")
+    return session.scalar(select(Customer).where(
+        Customer.workspace_id == workspace_id, Customer.email == email, Customer.merged_into_id.is_(None),
+        Customer.id.not_in(claimed_by_visitors)).order_by(Customer.created_at, Customer.id).limit(1))
+
+
+def do_find_or_create_visitor(session: Session, workspace_id: uuid.UUID, *, visitor_id: str | None, verified: bool,
+                              email: str | None = None, name: str | None = None, company: str | None = None,
+                              external_id: str | None = None, actor: Actor) -> Customer:
+    """The customer a widget visitor is. A verified visitor (HMAC or JWT) is matched to their profile and their
+    browser linked to it; any other visitor is the profile of their browser (`visitor_id`), made on first
+    contact, whose name and email are display data only, never a way into someone else's profile."""
+    visitor = f"{VISITOR_PREFIX}{visitor_id}" if visitor_id else None
+    customer: Customer | None = None
+    if verified and email:
+        customer = _verified_customer(session, workspace_id, email, external_id)
+    elif visitor is not None:
+        holder = _identity_holder(session, workspace_id, "live-chat", visitor)
+        if holder is not None:
+            customer = _customer_by_woes_id(session, workspace_id, str(holder))
+    fields = {k: v for k, v in (("name", name), ("email", email), ("company", company)) if v}
+    if customer is None:
+        body = CustomerCreate(**fields, external_id=external_id if verified else None)
+        customer = do_create_customer(session, workspace_id, body, actor)
+    else:
+        missing = {k: v for k, v in fields.items() if getattr(customer, k) is None}
+        if missing:
+            customer = _update_customer(session, workspace_id, customer, CustomerPatch(**missing), actor)
+    if verified and email:
+        _link_if_free(session, workspace_id, customer, "email", email, True, actor)
+    if visitor is not None:
+        _link_if_free(session, workspace_id, customer, "live-chat", visitor, verified, actor)
+    return customer

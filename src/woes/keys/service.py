@@ -183,6 +183,7 @@ def do_update_widget_key(
         setattr(wk, f, changes[f])
     if changed:
         session.flush()
+        mark_auth_changed(session)  # the widget API caches keys (woes.livechat.gate)
         record_event(session, workspace_id=workspace_id, type="widget_key.updated", resource_type="widget_key",
                      resource_id=wk.id, data={**widget_key_view(wk), "changedFields": changed}, actor=actor)
     return wk
@@ -194,5 +195,13 @@ def do_delete_widget_key(session: Session, workspace_id: uuid.UUID, widget_key_i
     actor = _actor(who)
     data = widget_key_view(wk)
     session.delete(wk)
+    mark_auth_changed(session)
     record_event(session, workspace_id=workspace_id, type="widget_key.deleted", resource_type="widget_key",
                  resource_id=widget_key_id, data=data, actor=actor)
+
+
+def find_widget_key(session: Session, public_key: str) -> WidgetKey | None:
+    """The widget key with this public key (any workspace: the key is what names the workspace), or None."""
+    if not public_key.startswith(WIDGET_KEY_PREFIX) or len(public_key) > 64:
+        return None
+    return session.scalar(select(WidgetKey).where(WidgetKey.public_key == public_key))

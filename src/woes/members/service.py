@@ -174,3 +174,12 @@ def do_accept_invite(session: Session, token: str, password: str, name: str | No
     record_event(session, workspace_id=member.workspace_id, type="member.joined", resource_type="member",
                  resource_id=member.id, data=member_view(member, user), actor=Actor("operator", str(member.id)))
     return member, user
+
+
+def member_names(session: Session, workspace_id: uuid.UUID, member_ids: set[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    """Each member's display name (the user's name), for showing who replied."""
+    if not member_ids:
+        return {}
+    rows = session.execute(select(Member.id, User.name).join(User, User.id == Member.user_id)
+                           .where(Member.workspace_id == workspace_id, Member.id.in_(member_ids)))
+    return dict(rows.all())  # type: ignore[arg-type]

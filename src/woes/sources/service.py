@@ -290,3 +290,13 @@ def document_heads(session: Session, workspace_id: uuid.UUID, source_ids: list[u
     return session.execute(select(Document.source_id, Document.title, Document.path, func.substr(Document.markdown, 1, chars))
                            .where(Document.workspace_id == workspace_id, Document.source_id.in_(source_ids))
                            .order_by(Document.source_id, Document.path).limit(limit))
+
+
+def public_document_urls(session: Session, workspace_id: uuid.UUID, document_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The web address of each of these documents that came from a web page (http or https), for citations shown
+    to customers; documents from files and repositories have none."""
+    ids = list(set(document_ids))
+    if not ids:
+        return {}
+    rows = session.execute(select(Document.id, Document.path).where(Document.workspace_id == workspace_id, Document.id.in_(ids)))
+    return {doc_id: path for doc_id, path in rows if path.startswith(("https://", "http://"))}

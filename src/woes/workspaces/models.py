@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, String, false
+from sqlalchemy import Boolean, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from woes.core.redacted import redact_on_write
@@ -22,6 +22,7 @@ class Workspace(RowId, Timestamps, Base):
     identity_mode: Mapped[str] = mapped_column(String(8), default="off")
     notify_customer_on_issue_resolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     issue_resolved_message: Mapped[str | None] = mapped_column(String(2000))
+    identity_secret: Mapped[bytes | None] = mapped_column(LargeBinary)  # widget identity secret, encrypted (woes.crypto)
 
 
 redact_on_write(Workspace.issue_resolved_message)  # a template sent to customers: stored redacted

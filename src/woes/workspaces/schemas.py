@@ -58,3 +58,8 @@ class WorkspacePatch(ApiInput):
         if v is not None and v not in _TIMEZONES:
             raise ValueError("Unknown IANA time zone.")
         return v
+
+
+class IdentitySecretOut(ApiOutput):
+    secret: str = Field(description="Hex. HMAC mode: key = bytes.fromhex(secret); JWT mode: the HS256 signing secret as given.")
+    identity_mode: IdentityMode
