@@ -14,13 +14,25 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from woes.access.deps import ReadDB, WriteDB, require
+from woes.access.deps import ReadDB, WriteDB, fast_read, require
 from woes.access.principal import Principal
 from woes.conversations import service as conversations
+from woes.core.crud import Access, CrudRoutes
 from woes.db import utcnow
-from woes.livechat import service
+from woes.livechat import forms, service
 from woes.livechat.gate import SECRET_HEADER, Caller
-from woes.livechat.schemas import HistorySecretOut, TypingIn, WidgetCsatIn, WidgetEventIn, WidgetIdentifyIn, WidgetMessageIn
+from woes.livechat.models import TicketForm
+from woes.livechat.schemas import (
+    HistorySecretOut,
+    TicketFormCreate,
+    TicketFormOut,
+    TicketFormPatch,
+    TypingIn,
+    WidgetCsatIn,
+    WidgetEventIn,
+    WidgetIdentifyIn,
+    WidgetMessageIn,
+)
 from woes.members import service as members
 
 WIDGET_JS = Path(__file__).parent / "static" / "widget.js"
@@ -226,7 +238,17 @@ def get_visitor(conversation_id: uuid.UUID, p: Read, db: ReadDB) -> Response:
                   **(service.visitor_context(db, p.workspace_id, conversation_id) or {})})
 
 
-router = APIRouter()  # what woes.app discovers: the three above
-router.include_router(widget_router)
-router.include_router(script_router)
-router.include_router(operator_router)
+# -- ticket forms (widget settings: the channels scope) ----------------------------------------------------
+
+forms_router = APIRouter(prefix="/api/v1", tags=["channels"])
+form_routes = CrudRoutes(forms_router, Access(require, "channels:read", "channels:write", ReadDB, WriteDB, fast_read),
+                         "/ticket-forms", "ticket_form_id", TicketFormOut, noun="ticket_form", plural="ticket_forms")
+form_routes.paginated("List the widget's ticket forms (newest first)", forms.list_forms_stmt, TicketForm, forms.ticket_form_view)
+form_routes.create(TicketFormCreate, forms.do_create_form, "Create a ticket form (its fields are conversation custom fields)")
+form_routes.get(forms.get_form)
+form_routes.update(TicketFormPatch, forms.do_update_form, "Change a ticket form")
+form_routes.delete(forms.do_delete_form, "Delete a ticket form")
+
+router = APIRouter()  # what woes.app discovers: the routers above
+for _part in (widget_router, script_router, operator_router, forms_router):
+    router.include_router(_part)

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-from woes.core.schemas import ApiInput
+from woes.core.schemas import ApiInput, ApiOutput, Timestamp
 
 MAX_CONTEXT_KEYS = 20
 MAX_CONTEXT_VALUE = 500
@@ -110,3 +110,44 @@ class HistorySecretOut(BaseModel):
 
     conversation_id: uuid.UUID
     conversation_secret: str
+
+
+# -- ticket forms (operators) ------------------------------------------------------------------------------
+
+FORM_KEY = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class TicketFormField(ApiInput):
+    custom_field: str = Field(min_length=1, max_length=64, description="The key of a conversation custom field.")
+    required: bool = False
+
+
+class TicketFormCreate(ApiInput):
+    key: str = Field(pattern=FORM_KEY, description="What the widget opens: Woes('showTicketForm', key).")
+    title: str = Field(min_length=1, max_length=120)
+    description: str | None = Field(None, max_length=500)
+    fields: list[TicketFormField] = Field(default_factory=list, max_length=20)
+    enabled: bool = True
+    position: int = Field(0, ge=0, le=1000, description="Forms are listed in the widget by position, then key.")
+
+
+class TicketFormPatch(ApiInput):
+    key: str | None = Field(None, pattern=FORM_KEY)
+    title: str | None = Field(None, min_length=1, max_length=120)
+    description: str | None = Field(None, max_length=500)
+    fields: list[TicketFormField] | None = Field(None, max_length=20)
+    enabled: bool | None = None
+    position: int | None = Field(None, ge=0, le=1000)
+
+
+class TicketFormOut(ApiOutput):
+    object: Literal["ticket_form"] = "ticket_form"
+    id: uuid.UUID
+    key: str
+    title: str
+    description: str | None
+    fields: list[dict[str, Any]]
+    enabled: bool
+    position: int
+    created_at: Timestamp
+    updated_at: Timestamp
