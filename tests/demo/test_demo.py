@@ -85,9 +85,9 @@ def _nonce(csp: str) -> str:
     return m.group(1)
 
 
-def test_the_demo_page_is_public_strict_and_holds_no_key(client, runtime):
+def test_the_demo_console_is_public_strict_and_holds_no_key(client, runtime):
     info = setup_demo(runtime.db)
-    r = client.get("/demo")
+    r = client.get("/demo/console")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     csp = r.headers["content-security-policy"]
     for directive in ("default-src 'none'", "connect-src 'self'", "base-uri 'none'", "frame-ancestors 'none'",
@@ -102,11 +102,28 @@ def test_the_demo_page_is_public_strict_and_holds_no_key(client, runtime):
     assert info["apiKey"] not in page and not re.search(r"woesk_[A-Za-z0-9_-]{10,}", page)
     assert "/api/v1/agents/" in page and "sessionStorage" in page
     assert r.headers["cache-control"] == "no-store" and r.headers["x-content-type-options"] == "nosniff"
-    assert _nonce(client.get("/demo").headers["content-security-policy"]) != nonce  # a fresh nonce per response
+    assert _nonce(client.get("/demo/console").headers["content-security-policy"]) != nonce  # a fresh nonce per response
     # The page lets the API key through to the API only: the exemption is this one path.
     assert client.get("/demo/anything").status_code == 404
     assert client.get("/api/v1/agents").status_code == 401
-    assert "<b>bold</b>" not in client.get("/demo?agent=<b>bold</b>").text  # nothing from the request is reflected
+    assert "<b>bold</b>" not in client.get("/demo/console?agent=<b>bold</b>").text  # nothing from the request is reflected
+
+
+def test_the_demo_site_is_the_sample_docs_with_the_widget_installed(client, runtime):
+    before = client.get("/demo")
+    assert before.status_code == 200 and "woes demo" in before.text and "data-public-key" not in before.text
+    info = setup_demo(runtime.db)
+    r = client.get("/demo")
+    assert r.status_code == 200 and "Parcelpost" in r.text and "Buy a rate (purchase the label)" in r.text
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self' 'nonce-" in csp and "connect-src 'self'" in csp and "unsafe" not in csp
+    assert f'data-public-key="{info["widgetKey"]}"' in r.text and 'src="/widget.js"' in r.text
+    assert 'data-api="/api/widget/messages"' in r.text and "window.Woes.q" in r.text
+    assert info["apiKey"] not in r.text and not re.search(r"woesk_[A-Za-z0-9_-]{10,}", r.text)
+    assert setup_demo(runtime.db)["widgetKey"] == info["widgetKey"]  # one widget key, reused
+    # the demo widget reaches the demo agent
+    config = client.get("/api/widget/config", headers={"X-Woes-Public-Key": info["widgetKey"]}).json()
+    assert config["agent"] == {"name": AGENT_NAME}
 
 
 def _free_port() -> int:
@@ -137,7 +154,8 @@ def test_woes_demo_command_prints_what_to_open_and_serves_it(tmp_path):
         out = "".join(seen)
         base = f"http://127.0.0.1:{port}"
         key = re.search(r"API key:\s+(woesk_\S+)", out).group(1)
-        agent_id = re.search(re.escape(base) + r"/demo\?agent=([0-9a-f-]{36})", out).group(1)
+        agent_id = re.search(re.escape(base) + r"/demo/console\?agent=([0-9a-f-]{36})", out).group(1)
+        assert f"{base}/demo " in out and "Widget key:" in out
         assert f"{base}/api/v1/docs" in out and "App:" in out
         assert f"curl -s {base}/api/v1/agents/{agent_id}/answer" in out and f"Authorization: Bearer {key}" in out
 
@@ -149,7 +167,7 @@ def test_woes_demo_command_prints_what_to_open_and_serves_it(tmp_path):
                 pass
             assert time.monotonic() < deadline and proc.poll() is None, "server never came up"
             time.sleep(0.2)
-        page = httpx.get(f"{base}/demo?agent={agent_id}")
+        page = httpx.get(f"{base}/demo/console?agent={agent_id}")
         assert page.status_code == 200 and "content-security-policy" in page.headers and key not in page.text
         r = httpx.post(f"{base}/api/v1/agents/{agent_id}/answer", json={"question": "How do I buy a label for a shipment?"},
                        headers={"Authorization": f"Bearer {key}"}, timeout=60)

@@ -34,7 +34,8 @@ def app_path() -> str | None:
 
 
 def banner(info: dict[str, Any], base: str, where: str) -> str:
-    demo_url = f"{base}/demo?agent={info['agentId']}"
+    site_url = f"{base}/demo"
+    console_url = f"{base}/demo/console?agent={info['agentId']}"
     answer_url = f"{base}/api/v1/agents/{info['agentId']}/answer"
     body = json.dumps({"question": info["exampleQuestion"]})
     curl = (f"curl -s {shlex.quote(answer_url)} \\\n"
@@ -48,10 +49,12 @@ def banner(info: dict[str, Any], base: str, where: str) -> str:
         f"Woes demo is ready: agent \"{info['agentName']}\" answers from the sample Parcelpost API "
         f"({info['operations']} operations, scan {info['scanStatus']}).",
         "",
-        f"  Demo page (ask a question):  {demo_url}",
+        f"  Demo site (the chat widget): {site_url}   (the Parcelpost docs, as your customers would see them)",
+        f"  Developer console:           {console_url}   (paste the API key, ask the agent directly)",
         f"  App:                         {base + app if app else '(the operator web app is not in this build yet)'}",
         f"  API docs:                    {base}/api/v1/docs",
-        f"  API key:                     {info['apiKey']}   (new for this run; paste it into the demo page)",
+        f"  API key:                     {info['apiKey']}   (new for this run; paste it into the console)",
+        f"  Widget key:                  {info['widgetKey']}   (public: the demo site's install snippet)",
         f"  Owner:                       {owner}",
         f"  Data:                        {where}",
         "",

@@ -1,4 +1,5 @@
-"""`GET /demo`: a self-contained page to ask an agent a question with a pasted API key (SPEC §13).
+"""`GET /demo`: the sample customer site with the widget (woes.demo.site); `GET /demo/console`: a self-contained
+developer page to ask an agent a question with a pasted API key (SPEC §13).
 
 Public like /healthz (it is outside /api/v1, where the API-key middleware applies) because it holds nothing:
 the page is static apart from a per-response CSP nonce. The visitor pastes a key, kept in the tab's
@@ -13,6 +14,10 @@ import secrets
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from woes.access.deps import ReadDB
+from woes.demo import site
+from woes.demo.service import demo_widget_key
+
 router = APIRouter(tags=["demo"])
 
 
@@ -22,17 +27,26 @@ def content_security_policy(nonce: str) -> str:
             "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
-@router.get("/demo", include_in_schema=False)
-def demo_page() -> HTMLResponse:
-    nonce = secrets.token_urlsafe(18)
-    headers = {
-        "Content-Security-Policy": content_security_policy(nonce),
+def _headers(csp: str) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": csp,
         "Cache-Control": "no-store",
         "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
     }
-    return HTMLResponse(PAGE.replace("__NONCE__", nonce), headers=headers)
+
+
+@router.get("/demo", include_in_schema=False)
+def demo_site(db: ReadDB) -> HTMLResponse:
+    nonce = secrets.token_urlsafe(18)
+    return HTMLResponse(site.render(nonce, demo_widget_key(db)), headers=_headers(site.content_security_policy(nonce)))
+
+
+@router.get("/demo/console", include_in_schema=False)
+def demo_console() -> HTMLResponse:
+    nonce = secrets.token_urlsafe(18)
+    return HTMLResponse(PAGE.replace("__NONCE__", nonce), headers=_headers(content_security_policy(nonce)))
 
 
 PAGE = """<!doctype html>

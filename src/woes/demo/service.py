@@ -20,8 +20,9 @@ from woes.agents.service import do_create_agent, do_update_agent
 from woes.core.text import fold_name
 from woes.db import Database
 from woes.events.service import Actor
-from woes.keys.schemas import ApiKeyCreate
-from woes.keys.service import do_create_key
+from woes.keys.models import WidgetKey
+from woes.keys.schemas import ApiKeyCreate, WidgetKeyCreate
+from woes.keys.service import do_create_key, do_create_widget_key
 from woes.members.models import Member, User
 from woes.members.service import do_create_owner
 from woes.scans.pipeline import run_scan
@@ -39,6 +40,7 @@ GREETING = ("Hi! I answer questions about the Parcelpost shipping API from its d
             "Try: how do I buy a label for a shipment?")
 DESCRIPTION = "Demo agent: answers developer questions about the sample Parcelpost API."
 EXAMPLE_QUESTION = "How do I buy a label for a shipment?"
+WIDGET_KEY_NAME = "Demo site"
 ACTOR = Actor("system", "demo")
 
 
@@ -120,16 +122,42 @@ def _learn(db: Database, workspace_id: uuid.UUID, agent_id: uuid.UUID) -> str | 
     return learn_agent(db, workspace_id, agent_id)
 
 
+def _demo_workspace_id(session: Any) -> uuid.UUID | None:
+    return session.scalar(select(Workspace.id).where(Workspace.name == WORKSPACE_NAME)
+                          .order_by(Workspace.created_at, Workspace.id).limit(1))
+
+
+def demo_widget_key(session: Any) -> str | None:
+    """The public key of the demo site's widget (the workspace key: it routes to the demo agent, which takes
+    live chat), or None before `woes demo` ran."""
+    workspace_id = _demo_workspace_id(session)
+    if workspace_id is None:
+        return None
+    return session.scalar(select(WidgetKey.public_key).where(WidgetKey.workspace_id == workspace_id,
+                                                             WidgetKey.name == WIDGET_KEY_NAME, WidgetKey.enabled.is_(True))
+                          .order_by(WidgetKey.created_at).limit(1))
+
+
+def _widget_key(db: Database, workspace_id: uuid.UUID) -> str:
+    """The demo site's widget key, made once; any origin may use it (the demo runs on whatever host and port)."""
+    with db.transaction() as s:
+        key = demo_widget_key(s)
+        if key is None:
+            key = do_create_widget_key(s, workspace_id, WidgetKeyCreate(name=WIDGET_KEY_NAME), ACTOR).public_key
+        return key
+
+
 def setup_demo(db: Database) -> dict[str, Any]:
     """Create or reuse the demo workspace, owner, sample source (scanned) and agent, and issue a new API key.
 
     Returns {workspaceId, ownerEmail, ownerPassword (None when the owner already existed), apiKey, sourceId,
-    scanStatus, operations, agentId, agentName, learningStatus, exampleQuestion}. `db` must belong to a Runtime
+    scanStatus, operations, agentId, agentName, learningStatus, exampleQuestion, widgetKey}. `db` must belong to a Runtime
     (creating a source queues its scan job)."""
     workspace_id, email, password = _workspace(db)
     source_id = _source(db, workspace_id)
     agent_id = _agent(db, workspace_id, source_id)
     learning = _learn(db, workspace_id, agent_id)
+    widget_key = _widget_key(db, workspace_id)
     with db.transaction() as s:
         _key, secret = do_create_key(s, workspace_id, ApiKeyCreate(name="Demo key", scopes=["*"]), ACTOR)
     with db.reading() as s:
@@ -138,4 +166,4 @@ def setup_demo(db: Database) -> dict[str, Any]:
         return {"workspaceId": str(workspace_id), "ownerEmail": email, "ownerPassword": password, "apiKey": secret,
                 "sourceId": str(source_id), "scanStatus": scan.status if scan else None,
                 "operations": (source.counts or {}).get("endpoints", 0), "agentId": str(agent_id), "agentName": AGENT_NAME,
-                "learningStatus": learning, "exampleQuestion": EXAMPLE_QUESTION}
+                "learningStatus": learning, "exampleQuestion": EXAMPLE_QUESTION, "widgetKey": widget_key}
