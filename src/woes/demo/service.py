@@ -29,7 +29,8 @@ from woes.scans.pipeline import run_scan
 from woes.sources.models import Scan, Source, SourceFile
 from woes.sources.service import do_create_source, do_replace_files, do_start_scan
 from woes.workspaces.models import Workspace
-from woes.workspaces.service import do_create_workspace
+from woes.workspaces.schemas import Branding, WorkspacePatch
+from woes.workspaces.service import do_create_workspace, do_update_workspace
 
 WORKSPACE_NAME = "Demo"
 OWNER_EMAIL = "demo-owner@example.com"
@@ -41,6 +42,8 @@ GREETING = ("Hi! I answer questions about the Parcelpost shipping API from its d
 DESCRIPTION = "Demo agent: answers developer questions about the sample Parcelpost API."
 EXAMPLE_QUESTION = "How do I buy a label for a shipment?"
 WIDGET_KEY_NAME = "Demo site"
+COMPANY_NAME = "Parcelpost"
+BRAND_COLOR = "#0f6b5c"
 ACTOR = Actor("system", "demo")
 
 
@@ -60,6 +63,8 @@ def _workspace(db: Database) -> tuple[uuid.UUID, str, str | None]:
                 return ws.id, email, None
         else:
             ws = do_create_workspace(s, name=WORKSPACE_NAME, actor=ACTOR)
+            do_update_workspace(s, ws.id, WorkspacePatch(company_name=COMPANY_NAME, branding=Branding(
+                color=BRAND_COLOR, greeting=GREETING)), ACTOR)
         password = secrets.token_urlsafe(12)
         email = OWNER_EMAIL if s.scalar(select(User.id).where(User.email == OWNER_EMAIL)) is None \
             else f"demo-owner-{uuid.uuid4().hex[:8]}@example.com"  # the address is taken by another workspace's user

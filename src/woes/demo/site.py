@@ -2,7 +2,7 @@
 that `woes demo` shows the product as a company's developers would meet it.
 
 The page is the reference of the bundled sample API (the same spec the demo agent answers from), rendered
-server-side with every text escaped, plus the install snippet carrying the demo workspace's widget key (public
+server-side (its Markdown without raw HTML: escaped), plus the install snippet carrying the demo workspace's widget key (public
 by design). Nothing from the request is reflected. The CSP allows this origin's `/widget.js` and widget API;
 the widget's styles live in its shadow root as a constructed stylesheet."""
 
@@ -13,8 +13,12 @@ from functools import lru_cache
 from typing import Any
 
 import yaml
+from markdown_it import MarkdownIt
 
 from woes.demo.service import sample_spec
+
+# CommonMark without raw HTML (it is escaped) and with markdown-it's link check (no javascript: URLs).
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -46,7 +50,11 @@ def _reference() -> tuple[str, str, list[dict[str, Any]]]:
 
 
 def _paragraphs(text: str) -> str:
-    return "".join(f"<p>{html.escape(p.strip())}</p>" for p in text.split("\n\n") if p.strip())
+    """The spec's Markdown as HTML, headings one level below the page's."""
+    rendered = _MARKDOWN.render(text)
+    for level in (3, 2, 1):
+        rendered = rendered.replace(f"<h{level}>", f"<h{level + 2}>").replace(f"</h{level}>", f"</h{level + 2}>")
+    return rendered
 
 
 def render(nonce: str, public_key: str | None) -> str:
@@ -105,6 +113,8 @@ PAGE = """<!doctype html>
         margin-right:8px; color:#fff; text-align:center; }}
   .m-get {{ background:#2f6fdb; }} .m-post {{ background:#1b8a4b; }} .m-patch, .m-put {{ background:#a86400; }} .m-delete {{ background:#b3261e; }}
   .dep {{ font-size:12px; color:#a86400; border:1px solid #e9c98f; border-radius:999px; padding:0 8px; vertical-align:middle; }}
+  main code {{ background:#f2f4f7; padding:1px 4px; border-radius:4px; font-size:13px; }}
+  main h3, main h4, main h5 {{ font-size:16px; margin:20px 0 4px; }}
   .help {{ background:#eef7f4; border:1px solid #cfe8e0; border-radius:8px; padding:10px 14px; }}
   @media (max-width: 760px) {{ aside {{ display:none; }} main {{ padding:16px; }} }}
 </style>
