@@ -280,3 +280,17 @@ def test_cors_echoes_only_an_allowed_origin(client, ws, visitor):
     pre = client.options("/api/widget/messages", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST",
                                                          "Access-Control-Request-Headers": "x-woes-public-key"})
     assert pre.status_code == 204 and "X-Woes-Conversation-Secret" in pre.headers["access-control-allow-headers"]
+
+
+def test_the_visitor_sees_who_owes_the_next_reply(client, ws, runtime):
+    key = make_widget_key(client, ws)
+    v = Visitor(client, key)
+    assert v.say("hi").json()["conversation"]["awaiting"] == "team"  # no agent: a person
+    _reply(client, ws, v.conversation_id)
+    assert client.get(f"/api/widget/conversations/{v.conversation_id}", headers=v.headers()).json()["awaiting"] is None
+    agent = _agent(client, ws, runtime, channels=["live-chat"])
+    bot = Visitor(client, key)
+    assert bot.say("How do I create a shipment?").json()["conversation"]["awaiting"] == "agent"
+    client.patch(f"/api/v1/agents/{agent['id']}", json={"mode": "draft"}, headers=ws.headers)
+    state = client.get(f"/api/widget/conversations/{bot.conversation_id}", headers=bot.headers()).json()
+    assert state["awaiting"] == "team"  # a draft waits for an operator: a person will reply

@@ -344,8 +344,29 @@ def conversation_messages(session: Session, conv: Conversation, limit: int = HIS
     return list(reversed(rows))
 
 
+def _awaiting(session: Session, conv: Conversation) -> str | None:
+    """Who owes the visitor the next reply: "agent" (an auto-replying agent is on it), "team" (a person: no agent,
+    a handoff, or an agent that only drafts for an operator), or None (the last word is not the visitor's, or the
+    conversation is resolved)."""
+    if conv.status == "solved":
+        return None
+    last = session.scalar(select(Message.author_type).where(Message.workspace_id == conv.workspace_id,
+                                                            Message.conversation_id == conv.id)
+                          .order_by(Message.created_at.desc(), Message.id.desc()).limit(1))
+    if last != "customer":
+        return None
+    if conv.handling == "agent" and conv.agent_id is not None:
+        try:
+            if agents.get_agent(session, conv.workspace_id, conv.agent_id).mode == "auto_reply":
+                return "agent"
+        except ProblemError:
+            pass
+    return "team"
+
+
 def widget_conversation_view(session: Session, conv: Conversation) -> dict[str, Any]:
     answer = surveys.find_response(session, conv.workspace_id, conv.id, "csat")
     return {"id": str(conv.id), "status": conv.status, "subject": conv.subject, "handling": conv.handling,
+            "awaiting": _awaiting(session, conv),
             "createdAt": iso(conv.created_at), "lastMessageAt": iso(conv.last_message_at) if conv.last_message_at else None,
             "csat": {"score": answer.score} if answer else None}
