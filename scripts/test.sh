@@ -3,6 +3,8 @@
 # (every database test on SQLite and on PostgreSQL at 127.0.0.1:5432).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Debian chromium for the widget's browser tests (tests/livechat/test_widget_browser.py; Playwright drives it, no `playwright install`).
+command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -e '.[test]'

@@ -633,7 +633,7 @@ svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width:
   let newFields = {};
   let context = {};
   let contextSentFor = null;
-  let pageViewSent = false;
+  let pageViewFor = null; // the conversation this page load reported its page to
 
   let visibleForms = null; // null = all
   let formPrefill = {};
@@ -1236,10 +1236,16 @@ svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width:
     return api("POST", "/events", body, conv.secret).catch(() => {});
   }
 
+  // the server takes a URL of at most 2048 and a title of at most 300 characters (a longer one is refused)
+  function pageInfo() {
+    return { url: w.location.href.slice(0, 2048), title: str(d.title).trim().slice(0, 300) };
+  }
+
+  // once per page load and conversation (a new conversation sends its page when it starts)
   function ensurePageView() {
-    if (pageViewSent || !conv) return;
-    pageViewSent = true;
-    postEvent({ type: "page_view", page: { url: w.location.href, title: d.title || "" } });
+    if (!conv || pageViewFor === conv.id) return;
+    pageViewFor = conv.id;
+    postEvent({ type: "page_view", page: pageInfo() });
   }
 
   function flushContext() {
@@ -1249,8 +1255,11 @@ svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width:
   }
 
   // ------------------------------------------------------------------ conversations
+  // `c` comes from this conversation's own endpoints (callers drop stale answers). Its id may differ from conv.id:
+  // once an operator merged the conversation, the server answers with the one it became (the URLs and the
+  // secret stay the ones of this conversation).
   function applyConversation(c, initial) {
-    if (!c || !conv || str(c.id) !== conv.id) return;
+    if (!isObject(c) || !conv) return;
     const prev = conv.data;
     const next = Object.assign({}, prev || {}, c);
     delete next.notice;
@@ -1404,7 +1413,11 @@ svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width:
       if (stream !== me) return;
       stream = null;
       if (unloading || conv !== c) return;
-      if (status === 401 || status === 403 || status === 404) {
+      if (status === 404) {
+        endConversation(c); // this secret no longer opens the conversation: rotated by an operator, or merged away
+        return;
+      }
+      if (status === 401 || status === 403) {
         warnOnce("stream:" + status, "live updates stopped: the server refused the conversation stream (" + status + ").");
         return;
       }
@@ -1471,7 +1484,22 @@ svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width:
       onTypingFrame(data);
     } else if (name === "conversation") {
       applyConversation(data, false);
+    } else if (name === "end") {
+      endConversation(c, data.reason);
     }
+  }
+
+  // The server ends the stream when this browser's history secret no longer opens the conversation (an operator
+  // rotated it): the secret is dead, so forget it, say so, and let the next message start a new conversation.
+  function endConversation(c, reason) {
+    if (conv !== c) return;
+    clearTimeout(typingIdle);
+    typingOn = false;
+    setCurrent(null, null, true); // the log stays: the visitor can still read what was said
+    forgetConversation(c.id);
+    addNotice(str(reason) || "This conversation is no longer available here.");
+    addNotice("Write below to start a new conversation.");
+    render();
   }
 
   function onTypingFrame(f) {
@@ -1492,6 +1520,7 @@ svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width:
 
   // ------------------------------------------------------------------ sending
   function newConversationExtras(payload) {
+    payload.page = pageInfo();
     if (identity) payload.identity = Object.assign({}, identity);
     if (Object.keys(context).length) payload.context = Object.assign({}, context);
   }
@@ -1502,6 +1531,8 @@ svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width:
     setCurrent(id, res.conversationSecret, keepLog);
     store.marks[conv.id] = 0; // everything the team sends from now on is new
     conv.loaded = true;
+    conv.fresh = true; // the answer is all there is; the stream's opening frames cover anything after it
+    pageViewFor = conv.id; // the page went with the first message
     save();
     if (Object.keys(context).length) contextSentFor = conv.id;
     return true;
@@ -1588,6 +1619,9 @@ svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width:
         delete payload.context;
         dropped = true;
         warn("the server refused the context (" + f + ": " + str(fe.message) + "); sent without it.");
+      } else if (/^page(\.|\[|$)/.test(f) && payload.page) {
+        delete payload.page;
+        dropped = true;
       }
     });
     return dropped;
