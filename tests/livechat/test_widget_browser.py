@@ -430,9 +430,6 @@ def test_a_merged_conversation_follows_into_the_one_it_became(open_tab, api):
     assert [(e["data"]["score"], e["data"].get("conversationId")) for e in events] == [(4, first)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: the widget stream (livechat/routes.py, stream() on_event) wakes only for events of the conversation "
-    "in the URL; after a merge it serves the conversation that one became, whose events never wake it"))
 def test_after_a_merge_replies_in_the_merged_conversation_arrive_live(open_tab, api):
     tab, first, _second = _two_conversations_merged(open_tab, api)
     tab.wait_text(".log .msg.me", "First question: customs forms?")  # the merge itself reached the stream

@@ -120,7 +120,10 @@ async def stream(conversation_id: uuid.UUID, request: Request, caller: Caller, s
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
     typing: deque[dict[str, Any]] = deque(maxlen=20)
-    workspace, cid = str(caller.workspace_id), str(conversation_id)
+    workspace = str(caller.workspace_id)
+    # The conversations whose events concern this stream: the one asked for and, after a merge, the one it became
+    # (conversation_for_secret serves that one).
+    watched = {str(conversation_id), conv_view["id"]}
 
     def push_typing(data: dict[str, Any]) -> None:
         typing.append(data)
@@ -131,10 +134,10 @@ async def stream(conversation_id: uuid.UUID, request: Request, caller: Caller, s
             return
         data = env.get("data") or {}
         if env.get("type") == TYPING_EVENT:
-            if data.get("conversationId") == cid and (data.get("author") or {}).get("type") != "customer":
+            if data.get("conversationId") in watched and (data.get("author") or {}).get("type") != "customer":
                 loop.call_soon_threadsafe(push_typing, {"author": data.get("author"), "typing": bool(data.get("typing"))})
             return
-        if data.get("conversationId") == cid or (env.get("resource") or {}).get("id") == cid:
+        if data.get("conversationId") in watched or (env.get("resource") or {}).get("id") in watched:
             loop.call_soon_threadsafe(wake.set)
 
     async def frames() -> Any:
@@ -173,6 +176,7 @@ async def stream(conversation_id: uuid.UUID, request: Request, caller: Caller, s
                     yield _frame("typing", typing.popleft())
                 try:  # the secret is checked again: an operator's rotation ends the stream
                     view, msgs = await run_in_threadpool(_snapshot, runtime.db, caller, conversation_id, secret)
+                    watched.add(view["id"])
                 except Exception:
                     yield _frame("end", {"reason": "The conversation is no longer available here."})
                     return
