@@ -193,6 +193,22 @@ class Tab:
             mine: m.classList.contains('me'), body: m.querySelector('.bubble').innerText.trim(),
             who: m.querySelector('.who span') ? m.querySelector('.who span').textContent : null}))""")
 
+    def notices(self) -> list[str]:
+        """The notice lines in the log, top to bottom."""
+        return self.js("(root) => [...root.querySelectorAll('.log .notice')].map((n) => n.textContent)")
+
+    def record_notices(self) -> None:
+        """From now on, note every notice line the log gains ("+text") or loses ("-text"): see notice_changes."""
+        self.js("""(root) => { window.noticeChanges = [];
+            const note = (sign, nodes) => nodes.forEach((n) => {
+                if (n.classList && n.classList.contains('notice')) window.noticeChanges.push(sign + n.textContent); });
+            new MutationObserver((records) => records.forEach((r) => {
+                note('+', [...r.addedNodes]); note('-', [...r.removedNodes]); })
+            ).observe(root.querySelector('.log'), {childList: true}); }""")
+
+    def notice_changes(self) -> list[str]:
+        return self.page.evaluate("window.noticeChanges")
+
     def stored(self) -> dict[str, Any]:
         raw = self.page.evaluate("(key) => localStorage.getItem('woes:' + key)", self.public_key)
         return json.loads(raw) if raw else {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from support.live_server import serving
 from support.waiting import wait_for
 from test_widget_api import SPEC
 
+from woes.agents import responding
 from woes.app import create_app
 
 if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
@@ -186,13 +188,19 @@ def test_an_operator_reply_appears_live(open_tab, api):
     assert tab.q(".typing").inner_text() == ""  # the reply ends the typing indicator
 
 
-def test_the_agent_answers_with_numbered_sources(open_tab, api, live, key, site):
+def _parcel_bot(api, mode: str) -> dict:
+    """An agent on the live chat that knows the Parcels API (its source indexed)."""
     source = api.post("/api/v1/sources", json={"name": "Parcels", "type": "openapi", "content": SPEC}).json()
     assert wait_for(lambda: api.get(f"/api/v1/sources/{source['id']}").json().get("status") == "ready", 30), \
         api.get(f"/api/v1/sources/{source['id']}").json()
     r = api.post("/api/v1/agents", json={"name": "Parcel bot", "sourceIds": [source["id"]], "channels": ["live-chat"],
-                                         "mode": "auto_reply"})
+                                         "mode": mode})
     assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_the_agent_answers_with_numbered_sources(open_tab, api, live, key, site):
+    _parcel_bot(api, "auto_reply")
     tab = open_tab()
     assert tab.q(".header .sub").inner_text() == "Parcel bot and the team can help"
     tab.open()
@@ -211,6 +219,115 @@ def test_the_agent_answers_with_numbered_sources(open_tab, api, live, key, site)
         "X-Woes-Public-Key": key, "Origin": site.origin, "X-Woes-Conversation-Secret": tab.stored()["conversationSecret"]})
     citations = history.json()["messages"][-1]["citations"]
     assert items == [f"[{c['n']}] {c['title']}" for c in citations]
+
+
+TEAM = "A person from the team will reply here."
+WRITING = "Parcel bot is writing an answer…"
+
+
+def test_with_no_agent_the_visitor_is_told_a_person_will_reply(open_tab, api):
+    tab = open_tab()
+    tab.open()
+    tab.record_notices()
+    tab.send("Can I send a parcel to a PO box?")
+    tab.wait_text(".log .notice", TEAM)
+    assert tab.notices() == [TEAM] and tab.q(".typing").inner_text() == ""
+    conv = _only_conversation(api)
+    assert conv["handling"] == "none"
+    tab.wait_stream()
+    tab.send("It is for a customer in Lyon.")  # the same stretch of waiting: the line stays where it was, once
+    assert tab.notices() == [TEAM]
+    tab.shot("test_with_no_agent_the_visitor_is_told_a_person_will_reply-waiting")
+    _reply(api, conv["id"], "Yes, PO boxes are fine within France.")
+    tab.wait_text(".log .msg.them", "Yes, PO boxes are fine within France.")
+    tab.wait_js("(root) => !root.querySelector('.log .notice')")  # the reply came: nobody owes one now
+    assert tab.q(".typing").inner_text() == ""
+    assert [b["body"] for b in tab.bubbles()] == [
+        "Can I send a parcel to a PO box?", "It is for a customer in Lyon.", "Yes, PO boxes are fine within France."]
+    # the stream is ordered: every frame of the waiting stretch came before the reply, and none added the line again
+    assert tab.notice_changes() == ["+" + TEAM, "-" + TEAM]
+    tab.send("And to Corsica?")  # a new stretch of waiting: the line comes back, once
+    tab.wait_text(".log .notice", TEAM)
+    assert tab.notices() == [TEAM]
+    assert tab.js("(root) => root.querySelector('.log').lastElementChild.textContent") == TEAM
+
+
+def test_a_draft_only_agent_means_a_person_will_reply(open_tab, api):
+    _parcel_bot(api, "draft")
+    tab = open_tab()
+    assert tab.q(".header .sub").inner_text() == "Parcel bot and the team can help"
+    tab.open()
+    tab.record_notices()
+    tab.send("How do I create a shipment?")
+    tab.wait_text(".log .notice", TEAM)
+    conv = _only_conversation(api)
+    assert conv["handling"] == "agent"
+    assert tab.q(".typing").inner_text() == ""  # the agent does not answer by itself: no "writing" line
+    # the agent's answer waits as a draft for an operator's approval; the visitor is told a person will reply
+    def drafts() -> list[dict]:
+        return api.get("/api/v1/drafts", params={"conversationId": conv["id"]}).json()["drafts"]
+    assert wait_for(drafts, 60), api.get(f"/api/v1/conversations/{conv['id']}/agent-runs").json()
+    assert tab.notices() == [TEAM] and [b["mine"] for b in tab.bubbles()] == [True]
+    tab.shot("test_a_draft_only_agent_means_a_person_will_reply-waiting")
+    r = api.post(f"/api/v1/drafts/{drafts()[0]['id']}/approve")
+    assert r.status_code == 200, r.text
+    tab.wait_text(".log .msg.them .sources", "Sources")
+    tab.wait_js("(root) => !root.querySelector('.log .notice')")
+    assert tab.q(".log .msg.them .who span").first.inner_text() == "Parcel bot"
+    assert tab.notice_changes() == ["+" + TEAM, "-" + TEAM]  # shown once for the whole wait, gone with the answer
+
+
+@pytest.fixture
+def agent_gate(monkeypatch):
+    """The server's agent job waits at this gate (until it is set, at most a minute), so the widget's state between
+    the visitor's message and the agent's answer can be looked at for as long as needed."""
+    gate = threading.Event()
+    answer = responding.answer_question
+
+    def held(*args, **kwargs):
+        gate.wait(60)
+        return answer(*args, **kwargs)
+
+    monkeypatch.setattr(responding, "answer_question", held)
+    yield gate
+    gate.set()
+
+
+def test_an_auto_replying_agent_is_shown_writing_until_its_answer_arrives(open_tab, api, agent_gate):
+    _parcel_bot(api, "auto_reply")
+    tab = open_tab()
+    tab.open()
+    tab.send("How do I create a shipment?")
+    tab.wait_text(".typing", WRITING)
+    typing = tab.q(".typing")
+    assert typing.inner_text() == WRITING and typing.get_attribute("aria-live") == "polite"
+    assert tab.style(".typing", "font-style")["font-style"] == "italic"  # the typing indicator's look
+    assert [b["mine"] for b in tab.bubbles()] == [True] and tab.notices() == []
+    assert _only_conversation(api)["handling"] == "agent"
+    tab.shot("test_an_auto_replying_agent_is_shown_writing_until_its_answer_arrives-writing")
+    agent_gate.set()
+    tab.wait_text(".log .msg.them .sources", "Sources", timeout=60_000)
+    tab.wait_js("(root) => root.querySelector('.typing').textContent === ''")  # the answer replaced the line
+    assert tab.notices() == [] and [b["mine"] for b in tab.bubbles()] == [True, False]
+
+
+def test_a_takeover_while_the_agent_writes_says_a_person_will_reply_once(open_tab, api, agent_gate):
+    _parcel_bot(api, "auto_reply")
+    tab = open_tab()
+    tab.open()
+    tab.record_notices()
+    tab.send("How do I create a shipment?")
+    tab.wait_text(".typing", WRITING)
+    conv = _only_conversation(api)
+    r = api.post(f"/api/v1/conversations/{conv['id']}/takeover", json={"reason": "A VIP customer."})
+    assert r.status_code == 200, r.text
+    # the stream's conversation frame now says "team" and carries the handoff notice, which says the same: one line
+    tab.wait_text(".log .notice", TEAM)
+    tab.wait_js("(root) => root.querySelector('.typing').textContent === ''")
+    _reply(api, conv["id"], "Hello, Sam from the shipping team here.")  # after every frame of the takeover
+    tab.wait_text(".log .msg.them", "Sam from the shipping team")
+    tab.wait_js("(root) => !root.querySelector('.log .notice')")
+    assert tab.notice_changes() == ["+" + TEAM, "-" + TEAM]
 
 
 def test_the_theme_switches_between_light_and_dark(open_tab):

@@ -653,6 +653,9 @@ svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width:
   let csatEl = null;
   let csatElFor = null;
 
+  const TEAM_NOTICE = "A person from the team will reply here.";
+  let awaitNotice = null; // that line in the log for the current stretch of waiting on the team
+
   const typers = new Map();
   let typingOn = false;
   let typingSentAt = 0;
@@ -999,9 +1002,10 @@ svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width:
   function renderTyping() {
     const names = [];
     typers.forEach((t) => names.push(t.name));
-    typingEl.textContent = names.length === 0
-      ? ""
+    const text = names.length === 0
+      ? awaiting() === "agent" ? (agentName() || "The assistant") + " is writing an answer…" : ""
       : names.length === 1 ? names[0] + " is typing…" : names.slice(0, -1).join(", ") + " and " + names[names.length - 1] + " are typing…";
+    if (typingEl.textContent !== text) typingEl.textContent = text; // the same text again is not news for a screen reader
   }
 
   function nearBottom() {
@@ -1122,6 +1126,7 @@ svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width:
     entries = [];
     byId = new Map();
     clear(logEl);
+    awaitNotice = null;
     typers.forEach((t) => clearTimeout(t.timer));
     typers.clear();
     renderTyping();
@@ -1130,10 +1135,37 @@ svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width:
 
   function addNotice(text) {
     const last = entries[entries.length - 1];
-    if (last && last.kind === "notice" && last.text === text) return;
+    if ((last && last.kind === "notice" && last.text === text) || (awaitNotice && awaitNotice.text === text)) return;
     const e = { kind: "notice", key: "n" + ++seq, text };
     entries.push(e);
     draw(e);
+  }
+
+  // Who owes the visitor the next reply ("agent" | "team" | null): the server's word, for as long as the visitor's
+  // message is still the last one in the log (a reply that came in ends it, even before the next conversation frame).
+  function awaiting() {
+    const a = conv && conv.data ? conv.data.awaiting : null;
+    if (a !== "agent" && a !== "team") return null;
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const e = entries[i];
+      if (e.kind !== "notice" && !e.hidden && !e.removed) return e.mine ? a : null;
+    }
+    return null;
+  }
+
+  // "team": one notice line per stretch of waiting (not one per frame), gone once a reply arrives; "agent": the
+  // typing area says the agent is writing (renderTyping).
+  function syncAwaiting() {
+    const team = awaiting() === "team";
+    if (team && !awaitNotice) {
+      awaitNotice = { kind: "notice", key: "n" + ++seq, text: TEAM_NOTICE };
+      entries.push(awaitNotice);
+      draw(awaitNotice);
+    } else if (!team && awaitNotice) {
+      dropEntry(awaitNotice);
+      awaitNotice = null;
+    }
+    renderTyping();
   }
 
   function mark() {
@@ -1192,6 +1224,7 @@ svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width:
     if (isNew && conv) {
       rememberConversation({ id: conv.id, lastMessageAt: m.createdAt || undefined });
     }
+    syncAwaiting();
     return e;
   }
 
@@ -1264,9 +1297,10 @@ svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width:
     const next = Object.assign({}, prev || {}, c);
     delete next.notice;
     conv.data = next;
+    syncAwaiting(); // first: a handoff notice saying the same as the waiting line is then not added again
     if (!initial) {
       if (c.notice) addNotice(str(c.notice));
-      else if (c.handling === "human" && (!prev || prev.handling !== "human")) addNotice("A person from the team will reply here.");
+      else if (c.handling === "human" && (!prev || prev.handling !== "human")) addNotice(TEAM_NOTICE);
     }
     if (next.status !== "solved" && csatDoneFor === conv.id) csatDoneFor = null;
     rememberConversation({ id: conv.id, subject: next.subject, status: next.status, lastMessageAt: next.lastMessageAt });
@@ -1287,6 +1321,7 @@ svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width:
     csatEl = null;
     csatElFor = null;
     attempt = 0;
+    syncAwaiting();
   }
 
   async function fetchConversation(id, secret) {
