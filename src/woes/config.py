@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     widget_key_rate_limit_per_minute: int = Field(
         6000, gt=0, description="Widget API requests/minute per widget public key (all its visitors together).")
     widget_starts_per_hour: int = Field(30, gt=0, description="New widget conversations/hour per client IP.")
+    widget_streams_per_ip: int = Field(
+        50, gt=0, description="Widget live streams one client IP may hold open at once on one server process.")
     max_json_body_bytes: int = Field(1024 * 1024, description="Request body limit for JSON (413 above it).")
     max_upload_body_bytes: int = Field(50 * 1024 * 1024, description="Request body limit for source uploads.")
     max_source_file_bytes: int = Field(

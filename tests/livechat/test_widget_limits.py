@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
+from support.live_server import serving
+from support.waiting import wait_for
 from widget_helpers import ORIGIN, Visitor, make_widget_key
+
+from woes.app import create_app
 
 
 @pytest.fixture
@@ -15,6 +20,7 @@ def key(client, ws):
 def settings(settings):
     settings.widget_ip_rate_limit_per_minute = 30
     settings.widget_starts_per_hour = 3
+    settings.widget_streams_per_ip = 2
     return settings
 
 
@@ -26,3 +32,26 @@ def test_floods_from_one_address_are_limited(client, key):
     statuses = [client.get("/api/widget/config", headers={"X-Woes-Public-Key": key, "Origin": ORIGIN}).status_code
                 for _ in range(40)]
     assert statuses.count(429) > 0 and statuses[0] == 200
+
+
+def test_one_address_holds_a_bounded_number_of_streams(settings, runtime, client, key):
+    v = Visitor(client, key)
+    v.say("hello")
+    with serving(create_app(settings, runtime, background=True, migrate=False)) as base:
+        url = f"{base}/api/widget/conversations/{v.conversation_id}/stream"
+        with httpx.Client(timeout=httpx.Timeout(5, read=30)) as c:
+            first, second = c.stream("GET", url, headers=v.headers()), c.stream("GET", url, headers=v.headers())
+            held = [first.__enter__(), second.__enter__()]
+            assert [r.status_code for r in held] == [200, 200]
+            next(held[0].iter_lines())  # the streams are running (each holds its slot)
+            next(held[1].iter_lines())
+            third = c.get(url, headers=v.headers())
+            assert third.status_code == 429 and third.json()["code"] == "rate_limited"
+            second.__exit__(None, None, None)  # a closed stream gives its slot back
+
+            def room() -> bool:
+                with c.stream("GET", url, headers=v.headers()) as r:
+                    return r.status_code == 200
+
+            assert wait_for(room, 10)
+            first.__exit__(None, None, None)

@@ -9,7 +9,11 @@ through one key is a 429 with Retry-After. Browsers only read a response when it
 from __future__ import annotations
 
 import math
+import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -75,6 +79,9 @@ class WidgetGate:
         self.per_ip = RateLimitItemPerMinute(settings.widget_ip_rate_limit_per_minute)
         self.per_key = RateLimitItemPerMinute(settings.widget_key_rate_limit_per_minute)
         self.starts = RateLimitItemPerHour(settings.widget_starts_per_hour)
+        self.streams_per_ip = settings.widget_streams_per_ip
+        self._streams: Counter[str] = Counter()
+        self._streams_lock = threading.Lock()
 
     def _lookup(self, public_key: str) -> _KeyFacts | None:
         with self.runtime.db.reading() as session:
@@ -99,6 +106,27 @@ class WidgetGate:
         stats = self.limiter.get_window_stats(item, "woes-widget", *ident)
         wait = max(1, math.ceil(stats.reset_time - time.time()))
         raise ProblemError(429, "rate_limited", f"Too many requests; retry in {wait} s.", headers={"Retry-After": str(wait)})
+
+    def check_stream_room(self, request: Request) -> None:
+        """429 when the client address already holds its share of this process's live streams."""
+        if self._streams[client_ip(request.scope) or "unknown"] >= self.streams_per_ip:
+            raise ProblemError(429, "rate_limited", f"At most {self.streams_per_ip} live streams per address; close one "
+                               "first.", headers={"Retry-After": "30"})
+
+    @contextmanager
+    def holding_stream(self, request: Request) -> Iterator[None]:
+        """Count a stream against its address while it runs (entered by the stream itself, so a stream that never
+        started holds nothing)."""
+        ip = client_ip(request.scope) or "unknown"
+        with self._streams_lock:
+            self._streams[ip] += 1
+        try:
+            yield
+        finally:
+            with self._streams_lock:
+                self._streams[ip] -= 1
+                if self._streams[ip] <= 0:
+                    del self._streams[ip]
 
     def count_start(self, request: Request) -> None:
         """A new conversation: limited per IP per hour (spam through a public key)."""

@@ -117,6 +117,8 @@ async def stream(conversation_id: uuid.UUID, request: Request, caller: Caller, s
                  last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None) -> StreamingResponse:
     runtime = request.app.state.runtime
     conv_view, messages = await run_in_threadpool(_snapshot, runtime.db, caller, conversation_id, secret)  # 404 here
+    gate = request.app.state.widget_gate
+    gate.check_stream_room(request)
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
     typing: deque[dict[str, Any]] = deque(maxlen=20)
@@ -141,6 +143,11 @@ async def stream(conversation_id: uuid.UUID, request: Request, caller: Caller, s
             loop.call_soon_threadsafe(wake.set)
 
     async def frames() -> Any:
+        with gate.holding_stream(request):
+            async for frame in _frames():
+                yield frame
+
+    async def _frames() -> Any:
         unsubscribe = runtime.bus.subscribe(on_event)
         sent: dict[str, str] = {}
         last_conv: dict[str, Any] = {}
