@@ -52,7 +52,8 @@ from harness import free_port, wait_ready  # bench/harness.py (scripts run from 
 ORIGIN = "https://docs.example.com"
 GOALS_MS = {"single process": 100.0, "two replicas": 150.0, "single process, SQLite": 100.0}
 LIMITS = {"WOES_RATE_LIMIT_PER_MINUTE": "100000000", "WOES_WIDGET_IP_RATE_LIMIT_PER_MINUTE": "100000000",
-          "WOES_WIDGET_STARTS_PER_HOUR": "100000000", "WOES_WIDGET_KEY_RATE_LIMIT_PER_MINUTE": "100000000"}
+          "WOES_WIDGET_STARTS_PER_HOUR": "100000000", "WOES_WIDGET_KEY_RATE_LIMIT_PER_MINUTE": "100000000",
+          "WOES_WIDGET_STREAMS_PER_IP": "100000"}
 
 
 def raise_fd_limit(needed: int) -> None:
