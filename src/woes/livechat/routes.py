@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from woes.access.deps import ReadDB, WriteDB, fast_read, require
+from woes.access.deps import ReadDB, WriteDB, fast_read, require, run_write
 from woes.access.principal import Principal
 from woes.conversations import service as conversations
 from woes.core.crud import Access, CrudRoutes
@@ -201,14 +201,21 @@ def _publish_typing(request: Request, workspace_id: uuid.UUID, conversation_id: 
 
 
 @widget_router.post("/events", status_code=202, summary="Typing, read, page view or setContext data from the widget")
-def post_event(body: WidgetEventIn, request: Request, caller: Caller, db: WriteDB, secret: Secret = None) -> Response:
+async def post_event(body: WidgetEventIn, request: Request, caller: Caller, secret: Secret = None) -> Response:
     if body.conversation_id is None:
         return _json({"accepted": False, "reason": "No conversation yet: context is sent when it starts."}, 202)
-    conv = service.conversation_for_secret(db, caller.workspace_id, body.conversation_id, secret)
-    if body.type == "typing":
-        _publish_typing(request, caller.workspace_id, conv.id, {"type": "customer", "name": None}, bool(body.typing))
+    db, conversation_id = request.app.state.runtime.db, body.conversation_id
+
+    def check() -> None:
+        with db.reading() as session:
+            service.conversation_for_secret(session, caller.workspace_id, conversation_id, secret)
+
+    await run_in_threadpool(check)  # 404 for a wrong secret, before anything else
+    if body.type == "typing":  # live only: no write turn, nothing stored
+        _publish_typing(request, caller.workspace_id, conversation_id, {"type": "customer", "name": None}, bool(body.typing))
     else:
-        service.do_widget_event(db, caller, conv, body)
+        await run_write(request, lambda session: service.do_widget_event(
+            session, caller, service.conversation_for_secret(session, caller.workspace_id, conversation_id, secret), body))
     return _json({"accepted": True}, 202)
 
 
