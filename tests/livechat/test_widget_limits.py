@@ -43,9 +43,9 @@ def test_one_address_holds_a_bounded_number_of_streams(settings, runtime, client
             first, second = c.stream("GET", url, headers=v.headers()), c.stream("GET", url, headers=v.headers())
             held = [first.__enter__(), second.__enter__()]
             assert [r.status_code for r in held] == [200, 200]
-            next(held[0].iter_lines())  # the streams are running (each holds its slot)
-            next(held[1].iter_lines())
-            third = c.get(url, headers=v.headers())
+            lines = [r.iter_lines() for r in held]  # kept: a dropped line iterator closes its stream
+            assert [next(it) for it in lines] == ["retry: 3000", "retry: 3000"]  # running: each holds its slot
+            third = c.get(url, headers=v.headers(), timeout=httpx.Timeout(5, read=5))  # a 429, or a read timeout
             assert third.status_code == 429 and third.json()["code"] == "rate_limited"
             second.__exit__(None, None, None)  # a closed stream gives its slot back
 
