@@ -26,12 +26,12 @@ from typing import Any
 import httpx
 import pytest
 from conftest import make_key
-from lab.lab_helpers import run_jobs
 from sqlalchemy import text
+from support.jobs import run_jobs
 from support.live_server import serving
+from support.sse import StreamReader
 from support.waiting import wait_for
 from tenancy import FACTORIES
-from test_scenario_stream import StreamReader
 
 from woes.app import create_app
 from woes.core.logging import configure_logging
@@ -76,6 +76,7 @@ NEEDLES = sorted({*RAW, *(raw[len(raw) // 3: len(raw) // 3 + 10] for raw in RAW 
 # GET routes the walk does not request, with the reason.
 NOT_WALKED = {
     "/api/v1/events/stream": "the live stream never ends; read below, bounded, from the first event",
+    "/api/widget/conversations/{conversation_id}/stream": "the widget's live stream never ends; read below, bounded",
     "/api/v1/attachments/{attachment_id}/content": "the uploaded file itself, served as given (binary, not a text field)",
 }
 # The explicit unmasked read (tested on its own below); every other optional boolean is walked as true too.
@@ -180,6 +181,14 @@ def _write_everything(c: httpx.Client, runtime, ws) -> dict[str, str]:
         "customer": {"id": customer["id"]}, "subject": "Help " + SHORT + " " + STRIPE,
         "customFields": {"notes_conversation": ALL}, "initialMessage": {"body": ALL}}))
     ids["conversation_id"] = conv["id"]
+    # A live-chat conversation started in the widget: secrets in the visitor's message, name, context and page.
+    widget_key = _ok(c.post("/api/v1/widget-keys", json={"name": "Docs " + SHORT}))["publicKey"]
+    started = _ok(c.post("/api/widget/messages", headers={"X-Woes-Public-Key": widget_key}, json={
+        "body": ALL, "identity": {"name": "Visitor " + SHORT}, "context": {"note": LINE[:480]},
+        "page": {"url": "https://docs.example.com/?token=" + SHORT.replace(" ", "+"), "title": "Docs " + SHORT}}))
+    ids["widget_conversation_id"] = started["conversationId"]
+    ids["widget_headers"] = {"X-Woes-Public-Key": widget_key, "X-Woes-Conversation-Secret": started["conversationSecret"]}
+    _ok(c.post(f"/api/v1/conversations/{started['conversationId']}/messages", json={"body": "Noted: " + ALL, "role": "assistant"}))
     upload = _ok(c.post("/api/v1/attachments", files={"file": ("trace.txt", ALL.encode(), "text/plain")}))
     ids["attachment_id"] = upload["id"]
     reply = _ok(c.post(f"/api/v1/conversations/{conv['id']}/messages",
@@ -257,7 +266,10 @@ def _walk_get_routes(c: httpx.Client, ids: dict[str, str]) -> list[str]:
         if missing:
             unfilled.append(f"{path} ({', '.join(missing)})")
             continue
-        url = PARAM.sub(lambda m: ids[m.group(1)], path)
+        widget = path.startswith("/api/widget/")  # the widget's reads: its key and the conversation's history secret
+        fill = {**ids, "conversation_id": ids["widget_conversation_id"]} if widget else ids
+        url = PARAM.sub(lambda m, fill=fill: fill[m.group(1)], path)
+        headers = ids["widget_headers"] if widget else None
         query: dict[str, Any] = {}
         flags = []
         for param in op.get("parameters", []):
@@ -274,7 +286,7 @@ def _walk_get_routes(c: httpx.Client, ids: dict[str, str]) -> list[str]:
             elif schema.get("type") == "boolean" and (path, param["name"]) not in UNMASKED:
                 flags.append(param["name"])
         for extra in [{}] + [{flag: "true"} for flag in flags]:
-            r = c.get(url, params={**query, **extra})
+            r = c.get(url, params={**query, **extra}, headers=headers)
             assert r.status_code == 200, f"GET {url} {extra}: {r.status_code} {r.text}"
             _assert_clean(f"GET {path} {extra or ''}", r.text)
             walked.append(f"{path} {extra or ''}".strip())
@@ -376,6 +388,12 @@ def test_no_raw_secret_comes_back_from_any_read(live_server, runtime, ws, monkey
             streamed = _read_stream(live_server, ws.headers, events[-1]["seq"])
             assert {e["seq"] for e in streamed} >= {e["seq"] for e in events}
             _assert_clean("GET /api/v1/events/stream", json.dumps(streamed))
+            widget_stream = StreamReader(f"{live_server}/api/widget/conversations/{ids['widget_conversation_id']}/stream",
+                                         ids["widget_headers"])
+            widget_stream.start()
+            assert wait_for(lambda: len(widget_stream.frames("message")) >= 2)
+            widget_stream.stop.set()
+            _assert_clean("GET /api/widget/conversations/{id}/stream", json.dumps(widget_stream.events))
 
             # 5. The unmasked view is the one explicit, scoped read of what customers pasted.
             url = f"/api/v1/conversations/{ids['conversation_id']}/messages"

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from woes.core.redacted import redact_on_write
 from woes.db import Base, InWorkspace, JSONType, RowId, Timestamps, UTCDateTime, utcnow
 
 
@@ -48,3 +49,6 @@ class WidgetKey(InWorkspace, Timestamps, Base):
     public_key: Mapped[str] = mapped_column(String(64), unique=True)
     allowed_origins: Mapped[list[str]] = mapped_column(JSONType, default=list)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+redact_on_write(ApiKey.name, WidgetKey.name)  # free text named by people: stored redacted

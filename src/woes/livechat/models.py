@@ -59,3 +59,6 @@ class TicketForm(InWorkspace, Timestamps, Base):
     fields: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)  # [{customField, required}]
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+redact_on_write(TicketForm.title, TicketForm.description)  # shown to visitors: stored redacted
