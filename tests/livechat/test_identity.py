@@ -106,7 +106,7 @@ def test_jwt_required_claims(missing):
     claims = {"email": "ada@example.com", "aud": KEY, "iat": T, "exp": T + 60}
     del claims[missing]
     message = _refused({"jwt": jwt.encode(claims, SECRET, algorithm="HS256")}, "jwt", "jwt")
-    assert missing in message or "aud" in message
+    assert missing in message
 
 
 def test_jwt_with_a_wrong_secret_is_refused():

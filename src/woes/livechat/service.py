@@ -28,7 +28,7 @@ from woes.customers.models import Customer
 from woes.customfields import service as customfields
 from woes.db import utcnow
 from woes.events.service import Actor, record_change
-from woes.livechat.identity import VisitorIdentity, verify_identity
+from woes.livechat.identity import ANONYMOUS, VisitorIdentity, verify_identity
 from woes.livechat.models import ConversationSecret, LiveChatConversation, TicketForm
 from woes.livechat.schemas import WidgetCsatIn, WidgetEventIn, WidgetMessageIn
 from woes.members import service as members
@@ -59,16 +59,19 @@ def _customer_actor(customer_id: uuid.UUID) -> Actor:
 
 # -- configuration and identity ---------------------------------------------------------------------------
 
+def _agent_name(session: Session, workspace_id: uuid.UUID, agent_id: uuid.UUID) -> str | None:
+    """The agent's display name, or None when it was deleted meanwhile."""
+    try:
+        return agents.get_agent(session, workspace_id, agent_id).name
+    except ProblemError:
+        return None
+
+
 def widget_config(session: Session, caller: WidgetCaller) -> dict[str, Any]:
     """What the widget shows before anyone writes: names, branding, identity mode, the answering agent, forms."""
     ws = workspaces.get_workspace(session, caller.workspace_id)
     agent_id = caller.agent_id or agents.default_agent_id(session, caller.workspace_id, CHANNEL)
-    agent_name = None
-    if agent_id is not None:
-        try:
-            agent_name = agents.get_agent(session, caller.workspace_id, agent_id).name
-        except ProblemError:
-            agent_name = None
+    agent_name = _agent_name(session, caller.workspace_id, agent_id) if agent_id else None
     branding = ws.branding or {}
     return {
         "workspace": {"name": ws.name, "companyName": ws.company_name},
@@ -83,7 +86,7 @@ def widget_config(session: Session, caller: WidgetCaller) -> dict[str, Any]:
 def visitor_identity(session: Session, caller: WidgetCaller, payload: dict[str, Any] | None, now: datetime) -> VisitorIdentity:
     """The visitor's identity as the workspace's identity mode lets it be trusted (401 `identity_invalid`)."""
     if not payload:
-        return verify_identity(None, mode="off", secret_hex=None, public_key=caller.public_key, now=now)
+        return ANONYMOUS
     ws = workspaces.get_workspace(session, caller.workspace_id)
     secret = workspaces.identity_secret(ws) if ws.identity_mode != "off" else None
     return verify_identity(payload, mode=ws.identity_mode, secret_hex=secret, public_key=caller.public_key, now=now)
@@ -316,12 +319,8 @@ def widget_message_views(session: Session, workspace_id: uuid.UUID, messages: li
     urls = sources.public_document_urls(session, workspace_id, doc_ids)
     operator_names = members.member_names(session, workspace_id, {m.author_id for m in messages
                                                                   if m.author_type == "operator" and m.author_id})
-    agent_names: dict[uuid.UUID, str] = {}
-    for agent_id in {m.author_id for m in messages if m.author_type == "agent" and m.author_id}:
-        try:
-            agent_names[agent_id] = agents.get_agent(session, workspace_id, agent_id).name
-        except ProblemError:
-            pass
+    agent_names = {a: _agent_name(session, workspace_id, a) for a in {m.author_id for m in messages
+                                                                      if m.author_type == "agent" and m.author_id}}
     views = conversations.message_views(session, messages)  # secrets in the customer's own text stay masked
     out = []
     for m, v in zip(messages, views, strict=True):
